@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+// The stack's settings (Pulumi.<stack>.yaml, namespace `warehouse-access`): where and how, never who.
+
+export const PROJECT = "warehouse-access";
+
+const snowflakeIdentifier = z.string().regex(/^[A-Z][A-Z0-9_]*$/, {
+  error: "must be an upper-case Snowflake identifier (letters, digits, _). Write it in UPPER CASE",
+});
+
+export const stackSettings = z.strictObject({
+  roster: z.string().default("team.yaml"),
+  platforms: z
+    .array(z.enum(["postgres", "snowflake"], { error: "must be postgres or snowflake" }))
+    .min(1, { error: "names no platform. List postgres, snowflake or both" }),
+  database: z.string().regex(/^[a-z][a-z0-9_]*$/, { error: "must be a lowercase database name" }),
+  postgres: z
+    .strictObject({
+      developerStatementTimeoutMs: z.int().positive().default(300_000),
+      developerConnectionLimit: z.int().min(1).default(5),
+    })
+    .default({ developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5 }),
+  snowflake: z
+    .strictObject({
+      warehouses: z.strictObject({ developers: snowflakeIdentifier, ci: snowflakeIdentifier, prod: snowflakeIdentifier }),
+      /** The provisioner's role: it owns prod schemas, and custom roles roll up to it so it can manage their objects. */
+      adminRole: snowflakeIdentifier.default("SYSADMIN"),
+      /** Schema in `database` that holds the service users' authentication policy. */
+      policySchema: snowflakeIdentifier.default("GOVERNANCE"),
+    })
+    .optional(),
+}).check((ctx) => {
+  if (ctx.value.platforms.includes("snowflake") && ctx.value.snowflake === undefined)
+    ctx.issues.push({ code: "custom", path: ["snowflake"], message: "is required when platforms includes snowflake. Add warehouse-access:snowflake with warehouses", input: ctx.value });
+});
+
+export type StackSettings = z.output<typeof stackSettings>;
+export type Platform = StackSettings["platforms"][number];
+
+/** Thrown for a stack config that cannot be used; names each key and how to fix it. */
+export class StackSettingsError extends Error {
+  constructor(source: string, issues: readonly z.core.$ZodIssue[]) {
+    super(issues.map((i) => `${source}: ${PROJECT}:${i.path.map(String).join(".")}: ${i.message}`).join("\n"));
+    this.name = "StackSettingsError";
+  }
+}
+
+/** Settings from `key → value` pairs with the `warehouse-access:` prefix already removed. */
+export function parseStackSettings(values: Record<string, unknown>, source: string): StackSettings {
+  const parsed = stackSettings.safeParse(values);
+  if (!parsed.success) throw new StackSettingsError(source, parsed.error.issues);
+  return parsed.data;
+}
+
+/** The project's keys of a Pulumi.<stack>.yaml `config:` block, prefix removed; provider keys are not ours. */
+export function projectConfig<T>(config: Record<string, T>): Record<string, T> {
+  const prefix = `${PROJECT}:`;
+  return Object.fromEntries(
+    Object.entries(config).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+}
+
+/** Settings from a Pulumi.<stack>.yaml file, for commands that run without Pulumi. */
+export function loadStackSettings(file: string): StackSettings {
+  const document = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return parseStackSettings(projectConfig(document?.config ?? {}), basename(file));
+}

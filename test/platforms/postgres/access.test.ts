@@ -1,0 +1,100 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { accessPaths } from "../../../infra/boundary/access";
+import type { Boundary } from "../../../infra/boundary/model";
+import { PostgresAccess } from "../../../infra/platforms/postgres";
+import { interpretPostgresAccess, type LoginAccess } from "../../../infra/platforms/postgres/interpret";
+import { registerUnderMocks, type RegisteredUnderMocks } from "../../support/mocks";
+import { shippedBoundary, shippedSettings } from "../../support/shipped";
+
+/** The boundary's access, in the terms the interpreter reads back: login role, schema, strongest access. */
+function expectedAccess(boundary: Boundary): LoginAccess[] {
+  const loginOf = new Map(boundary.principals.map((p) => [p.name, p.logins.postgres]));
+  const levels = new Map<string, LoginAccess>();
+  for (const path of accessPaths(boundary)) {
+    const login = loginOf.get(path.principal)!;
+    const key = `${login}/${path.schema}`;
+    if (levels.get(key)?.access !== "write") levels.set(key, { login, schema: path.schema, access: path.access });
+  }
+  return [...levels.values()].sort((a, b) => `${a.login}/${a.schema}`.localeCompare(`${b.login}/${b.schema}`));
+}
+
+const boundary = shippedBoundary();
+let resources: RegisteredUnderMocks[];
+const named = (type: string, name: string) => {
+  const found = resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+
+beforeAll(async () => {
+  resources = await registerUnderMocks((opts) => {
+    new PostgresAccess("postgres", { boundary, settings: shippedSettings() }, opts);
+  });
+});
+
+describe("PostgreSQL resources for the shipped roster", () => {
+  it("reads back to exactly the boundary: who writes and who reads each schema", () => {
+    const access = interpretPostgresAccess(resources);
+    expect(access).toEqual(expectedAccess(boundary));
+    expect(access).toContainEqual({ login: "alice", schema: "prod_sales", access: "read" });
+    expect(access).toContainEqual({ login: "erin", schema: "prod_finance", access: "read" });
+    expect(access.filter((a) => a.schema === "prod_finance").map((a) => a.login)).toEqual(["carol", "erin", "svc_prod"]);
+    expect(access.filter((a) => a.schema.startsWith("prod_") && a.access === "write").map((a) => a.login)).toEqual(Array(4).fill("svc_prod"));
+  });
+
+  it("gives no two resources the same type and name", () => {
+    const keys = resources.map((r) => `${r.type}::${r.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("protects every prod schema and leaves it owned by the provisioner", () => {
+    for (const domain of ["sales", "marketing", "product", "finance"]) {
+      const schema = named("postgresql:index/schema:Schema", `prod_${domain}`);
+      expect(schema).toMatchObject({ protect: true, inputs: { name: `prod_${domain}`, database: "analytics" } });
+      expect(schema.inputs.owner).toBeUndefined();
+    }
+  });
+
+  it("retains developer schemas on delete and makes the developer's role their owner", () => {
+    const schema = named("postgresql:index/schema:Schema", "alice_sales");
+    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "alice", inputs: { owner: "dev_alice" } });
+    const developerSchemas = resources.filter((r) => r.type === "postgresql:index/schema:Schema" && !r.name.startsWith("prod_"));
+    expect(developerSchemas.every((s) => s.retainOnDelete)).toBe(true);
+  });
+
+  it("denies PUBLIC everything on each prod schema and its tables", () => {
+    for (const scope of ["schema", "table"]) {
+      const grant = named("postgresql:index/grant:Grant", `prod_sales/public/${scope === "table" ? "tables" : "schema"}`);
+      expect(grant.inputs).toMatchObject({ role: "public", objectType: scope, privileges: [], schema: "prod_sales" });
+    }
+  });
+
+  it("covers future tables with default privileges FOR ROLE prod_writer, the role prod sessions act as", () => {
+    expect(named("postgresql:index/defaultPrivileges:DefaultPrivileges", "prod_finance/prod_finance_reader/future-tables").inputs)
+      .toMatchObject({ owner: "prod_writer", role: "prod_finance_reader", schema: "prod_finance", objectType: "table", privileges: ["SELECT"] });
+    expect(named("postgresql:index/role:Role", "svc_prod").inputs).toMatchObject({ login: true, assumeRole: "prod_writer", roles: ["prod_writer"] });
+  });
+
+  it("serializes every change to one prod schema's ACL into a single chain", () => {
+    const chain = resources.filter((r) => r.name.startsWith("prod_sales/"));
+    expect(chain.map((r) => r.dependsOn)).toEqual([["prod_sales"], ...chain.slice(0, -1).map((r) => [r.name])]);
+    expect(chain.every((r) => r.deleteBeforeReplace)).toBe(true);
+  });
+
+  it("limits developers' blast radius on their login role", () => {
+    expect(named("postgresql:index/role:Role", "dave_k").inputs).toMatchObject({
+      login: true, roles: ["dev_dave"], statementTimeout: 300000, connectionLimit: 5,
+    });
+  });
+
+  it("lets the CI role create schemas in the database", () => {
+    expect(named("postgresql:index/grant:Grant", "analytics/ci_builder/create-schemas").inputs)
+      .toMatchObject({ objectType: "database", role: "ci_builder", privileges: ["CONNECT", "CREATE"] });
+  });
+
+  it("stays within D·M + 5·D + 8·M + 20 resources", () => {
+    const developers = boundary.principals.filter((p) => p.kind === "developer").length;
+    const domains = boundary.schemas.filter((s) => s.kind === "prod").length;
+    expect(resources.length).toBeLessThanOrEqual(developers * domains + 5 * developers + 8 * domains + 20);
+  });
+});

@@ -1,0 +1,65 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// Registers resources under pulumi.runtime.setMocks and records what the engine would receive: inputs and options.
+
+export interface RegisteredUnderMocks {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  custom: boolean;
+  parent?: string;
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  /** Logical names of the resources this one was told to wait for. */
+  dependsOn: string[];
+}
+
+const nameOf = (resource: pulumi.Resource): string => (resource as unknown as { __name: string }).__name;
+const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+
+/**
+ * Runs `register` (which must pass the given options to its top-level component) under mocks and resolves once
+ * every resource it created is registered. Mocks are global: call once per test file (vitest isolates files).
+ */
+export async function registerUnderMocks(
+  register: (opts: pulumi.ComponentResourceOptions) => void | Promise<void>,
+  options: { preview?: boolean } = {},
+): Promise<RegisteredUnderMocks[]> {
+  const inputsOf = new Map<string, Record<string, unknown>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputsOf.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "warehouse-access",
+    "prod",
+    options.preview ?? true,
+  );
+
+  const seen: { resource: pulumi.Resource; record: Omit<RegisteredUnderMocks, "inputs"> }[] = [];
+  const recordOptions: pulumi.ResourceTransformation = (args) => {
+    const dependsOn = args.opts.dependsOn;
+    const dependencies = dependsOn === undefined ? [] : Array.isArray(dependsOn) ? dependsOn : [dependsOn];
+    seen.push({
+      resource: args.resource,
+      record: {
+        type: args.type,
+        name: args.name,
+        custom: args.resource instanceof pulumi.CustomResource,
+        ...(args.opts.parent ? { parent: nameOf(args.opts.parent) } : {}),
+        protect: args.opts.protect === true,
+        retainOnDelete: args.opts.retainOnDelete === true,
+        deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
+        dependsOn: (dependencies as pulumi.Resource[]).map(nameOf),
+      },
+    });
+    return undefined;
+  };
+  await register({ transformations: [recordOptions] });
+  await Promise.all(seen.map(({ resource }) => promiseOf(resource.urn)));
+  return seen.map(({ record }) => ({ ...record, inputs: inputsOf.get(`${record.type}::${record.name}`) ?? {} }));
+}
