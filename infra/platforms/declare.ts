@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Boundary } from "../boundary/model";
+import type { StackSettings } from "../stack";
+import { PostgresAccess } from "./postgres";
+import { SnowflakeAccess } from "./snowflake";
 
-// Registers resources under pulumi.runtime.setMocks and records what the engine would receive: inputs and options.
+// The resources `pulumi up` would manage, found offline: the components run against Pulumi's mock engine,
+// which records what the real engine would receive (inputs and options) and talks to no provider.
 
-export interface RegisteredUnderMocks {
+export interface DeclaredResource {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
@@ -20,12 +25,12 @@ const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((reso
 
 /**
  * Runs `register` (which must pass the given options to its top-level component) under mocks and resolves once
- * every resource it created is registered. Mocks are global: call once per test file (vitest isolates files).
+ * every resource it created is registered. Mocks are process-global: one call per process (vitest isolates files).
  */
-export async function registerUnderMocks(
+export async function declareUnderMocks(
   register: (opts: pulumi.ComponentResourceOptions) => void | Promise<void>,
   options: { preview?: boolean } = {},
-): Promise<RegisteredUnderMocks[]> {
+): Promise<DeclaredResource[]> {
   const inputsOf = new Map<string, Record<string, unknown>>();
   await pulumi.runtime.setMocks(
     {
@@ -40,7 +45,7 @@ export async function registerUnderMocks(
     options.preview ?? true,
   );
 
-  const seen: { resource: pulumi.Resource; record: Omit<RegisteredUnderMocks, "inputs"> }[] = [];
+  const seen: { resource: pulumi.Resource; record: Omit<DeclaredResource, "inputs"> }[] = [];
   const recordOptions: pulumi.ResourceTransformation = (args) => {
     const dependsOn = args.opts.dependsOn;
     const dependencies = dependsOn === undefined ? [] : Array.isArray(dependsOn) ? dependsOn : [dependsOn];
@@ -62,4 +67,12 @@ export async function registerUnderMocks(
   await register({ transformations: [recordOptions] });
   await Promise.all(seen.map(({ resource }) => promiseOf(resource.urn)));
   return seen.map(({ record }) => ({ ...record, inputs: inputsOf.get(`${record.type}::${record.name}`) ?? {} }));
+}
+
+/** Every resource the program registers for a boundary, per configured platform. */
+export function declareResources(boundary: Boundary, settings: StackSettings): Promise<DeclaredResource[]> {
+  return declareUnderMocks((opts) => {
+    if (settings.platforms.includes("postgres")) new PostgresAccess("postgres", { boundary, settings }, opts);
+    if (settings.platforms.includes("snowflake")) new SnowflakeAccess("snowflake", { boundary, settings }, opts);
+  });
 }

@@ -1,10 +1,7 @@
 // Reads PostgreSQL resources (as a stack or the mocks would register them) back into who can read or write each schema.
 // It knows only PostgreSQL semantics, not our naming, so it also sees access that hand-written resources add.
 
-export interface DeclaredResource {
-  type: string;
-  inputs: Record<string, unknown>;
-}
+import type { DeclaredResource } from "../declare";
 
 export interface LoginAccess {
   login: string;
@@ -19,7 +16,7 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 
 /** The strongest access each login role has on each schema: ownership or CREATE or table DML is write; USAGE with SELECT is read. */
-export function interpretPostgresAccess(resources: readonly DeclaredResource[]): LoginAccess[] {
+export function interpretPostgresAccess(resources: readonly Pick<DeclaredResource, "type" | "inputs">[]): LoginAccess[] {
   const of = (type: string) => resources.filter((r) => r.type === type).map((r) => r.inputs);
   const roles = of("postgresql:index/role:Role");
   const memberOf = new Map(roles.map((r) => [text(r.name)!, strings(r.roles)]));

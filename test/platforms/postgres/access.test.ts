@@ -3,7 +3,7 @@ import { accessPaths } from "../../../infra/boundary/access";
 import type { Boundary } from "../../../infra/boundary/model";
 import { PostgresAccess } from "../../../infra/platforms/postgres";
 import { interpretPostgresAccess, type LoginAccess } from "../../../infra/platforms/postgres/interpret";
-import { registerUnderMocks, type RegisteredUnderMocks } from "../../support/mocks";
+import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
 import { shippedBoundary, shippedSettings } from "../../support/shipped";
 
 /** The boundary's access, in the terms the interpreter reads back: login role, schema, strongest access. */
@@ -19,7 +19,7 @@ function expectedAccess(boundary: Boundary): LoginAccess[] {
 }
 
 const boundary = shippedBoundary();
-let resources: RegisteredUnderMocks[];
+let resources: DeclaredResource[];
 const named = (type: string, name: string) => {
   const found = resources.find((r) => r.type === type && r.name === name);
   if (!found) throw new Error(`no ${type} named ${name}`);
@@ -27,7 +27,7 @@ const named = (type: string, name: string) => {
 };
 
 beforeAll(async () => {
-  resources = await registerUnderMocks((opts) => {
+  resources = await declareUnderMocks((opts) => {
     new PostgresAccess("postgres", { boundary, settings: shippedSettings() }, opts);
   });
 });

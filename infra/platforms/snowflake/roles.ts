@@ -1,0 +1,58 @@
+import { reachableRoles } from "../../boundary/access";
+import { PUBLIC, type Boundary, type Principal, type Role, type RoleName } from "../../boundary/model";
+import type { StackSettings } from "../../stack";
+
+// Snowflake-only consequences of the boundary's roles: what each role needs from the database, a warehouse and the
+// provisioner's role. Nothing here grants access to a schema; that comes from the boundary's grants and owners alone.
+
+type SnowflakeSettings = NonNullable<StackSettings["snowflake"]>;
+
+/** Roles whose objects the provisioner must keep managing: schema owners, writers (they own what they create), the CI creator. */
+export function objectOwningRoles(boundary: Boundary): RoleName[] {
+  const owners = new Set<RoleName>([boundary.ciSchemas.creator]);
+  for (const schema of boundary.schemas) if (schema.owner !== null) owners.add(schema.owner);
+  for (const grant of boundary.grants) if (grant.access === "write") owners.add(grant.role);
+  return boundary.roles.map((r) => r.name).filter((name) => owners.has(name));
+}
+
+/**
+ * Database privileges per role: CREATE SCHEMA for the CI creator, and USAGE for every role that uses a schema unless it
+ * already inherits USAGE from a role it is a member of (developer roles get it through prod_reader), which keeps the
+ * per-developer cost flat. Roles with nothing to add are left out.
+ */
+export function databasePrivileges(boundary: Boundary): Map<RoleName, string[]> {
+  const needsUsage = new Set<RoleName>([boundary.ciSchemas.creator]);
+  for (const schema of boundary.schemas) if (schema.owner !== null) needsUsage.add(schema.owner);
+  for (const grant of boundary.grants) if (grant.role !== PUBLIC) needsUsage.add(grant.role);
+
+  const reach = new Map(boundary.roles.map((r) => [r.name, reachableRoles(boundary, r.name)]));
+  // A role in a cycle with this one cannot be relied on to hold the grant for both, so only strictly upstream roles count.
+  const inheritsUsage = (role: RoleName): boolean =>
+    [...(reach.get(role)?.keys() ?? [])].some((other) => other !== role && needsUsage.has(other) && !reach.get(other)?.has(role));
+
+  const privileges = new Map<RoleName, string[]>();
+  for (const { name } of boundary.roles) {
+    const wanted = [
+      ...(name === boundary.ciSchemas.creator ? ["CREATE SCHEMA"] : []),
+      ...(needsUsage.has(name) && !inheritsUsage(name) ? ["USAGE"] : []),
+    ];
+    if (wanted.length > 0) privileges.set(name, wanted);
+  }
+  return privileges;
+}
+
+/** The stack's warehouse a role runs queries on: developers', CI's or production's; reader roles ride on their members'. */
+export function warehouseOf(role: Role, settings: SnowflakeSettings): string | undefined {
+  switch (role.kind) {
+    case "developer": return settings.warehouses.developers;
+    case "ci_builder": return settings.warehouses.ci;
+    case "prod_writer": return settings.warehouses.prod;
+    default: return undefined;
+  }
+}
+
+/** The role a service account's sessions start in: the first role the boundary makes it a member of. */
+export function defaultRoleOf(boundary: Boundary, principal: Principal): Role | undefined {
+  const name = boundary.memberships.find((m) => m.member === principal.name)?.role;
+  return boundary.roles.find((r) => r.name === name);
+}

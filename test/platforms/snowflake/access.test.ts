@@ -1,0 +1,343 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import fc from "fast-check";
+import { parse as parseYaml } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { accessPaths } from "../../../infra/boundary/access";
+import { buildBoundary } from "../../../infra/boundary/build";
+import type { Boundary } from "../../../infra/boundary/model";
+import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
+import { SnowflakeAccess } from "../../../infra/platforms/snowflake";
+import { identifierParts } from "../../../infra/platforms/snowflake/identifiers";
+import { databasePrivileges, objectOwningRoles } from "../../../infra/platforms/snowflake/roles";
+import { interpretSnowflakeAccess, SNOWFLAKE_TYPES, type HolderAccess } from "../../../infra/platforms/snowflake/interpret";
+import { loadRoster, parseRoster } from "../../../infra/roster/load";
+import { snowflakeName } from "../../../infra/roster/naming";
+import type { Roster } from "../../../infra/roster/types";
+import { parseStackSettings, projectConfig, type StackSettings } from "../../../infra/stack";
+import { validRoster } from "../../support/arbitraries";
+import { shuffled } from "../../support/shuffle";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const stackFile = parseYaml(readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+const settings: StackSettings = parseStackSettings(projectConfig(stackFile.config), "Pulumi.prod.yaml");
+const rosterText = readFileSync(path.join(ROOT, "team.yaml"), "utf8");
+const boundary = buildBoundary(loadRoster(path.join(ROOT, "team.yaml")));
+const ADMIN = settings.snowflake!.adminRole;
+
+const T = SNOWFLAKE_TYPES;
+const PROD_SCHEMA = "warehouse-access:snowflake:ProdSchema";
+
+/** Registers the Snowflake component alone for a boundary; resolves with what the engine would receive. */
+async function declare(b: Boundary): Promise<{ resources: DeclaredResource[]; component: SnowflakeAccess }> {
+  let component: SnowflakeAccess | undefined;
+  const resources = await declareUnderMocks((opts) => {
+    component = new SnowflakeAccess("snowflake", { boundary: b, settings }, opts);
+  });
+  return { resources, component: component! };
+}
+
+/** One order for both sides: by holder, then schema, in code-unit order. */
+const sorted = (entries: readonly HolderAccess[]): HolderAccess[] =>
+  [...entries].sort((a, b) => (a.holder < b.holder ? -1 : a.holder > b.holder ? 1 : a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0));
+
+/** The boundary's access in the interpreter's terms: Snowflake user, upper-case schema, strongest access. */
+function expectedAccess(b: Boundary): HolderAccess[] {
+  const userOf = new Map(b.principals.map((p) => [p.name, p.logins.snowflake]));
+  const levels = new Map<string, HolderAccess>();
+  for (const p of accessPaths(b)) {
+    const entry: HolderAccess = { holder: userOf.get(p.principal)!, database: snowflakeName(settings.database), schema: snowflakeName(p.schema), access: p.access };
+    const key = `${entry.holder}/${entry.schema}`;
+    if (levels.get(key)?.access !== "write") levels.set(key, entry);
+  }
+  return sorted([...levels.values()]);
+}
+
+/**
+ * Resources for D developers, M domains (the first R restricted, each read by its first `readersPer` developers) and
+ * S service accounts, every developer on every domain they may read: the bench's shape.
+ */
+function rosterOfSize(D: number, M: number, R: number, readersPer: number, S = 2): Roster {
+  const developers = Array.from({ length: D }, (_, i) => `dev${i}x`);
+  const domains = Array.from({ length: M }, (_, j) => ({
+    name: `domain${j}`,
+    restricted: j < R,
+    readers: j < R ? developers.slice(0, readersPer) : [],
+  }));
+  return {
+    domains,
+    developers: developers.map((name) => ({
+      name, email: `${name}@acme.example`, snowflakeUser: snowflakeName(name), postgresLogin: name,
+      domains: domains.filter((d) => !d.restricted || d.readers.includes(name)).map((d) => d.name),
+    })),
+    serviceAccounts: Array.from({ length: S }, (_, k) => ({
+      name: `svc_${k}`, purpose: k === 0 ? ("prod" as const) : ("ci" as const), snowflakeUser: `SVC_${k}`, postgresLogin: `svc_${k}`,
+    })),
+  };
+}
+
+/**
+ * What the component makes: 1 component, 1 role per boundary role (3 + R + D), 1 roll-up per object-owning role
+ * (≤ D + 2), 1 database grant per role that does not inherit USAGE (≤ 3 + R), 1 warehouse grant per developer plus CI
+ * and the writer (D + 2), 1 grant per membership (2·D + Q + S + 1), 8 per prod schema, 2 per developer schema, and for
+ * service accounts 1 policy plus 2 each. With every developer owning a schema and one unrestricted domain this is
+ * exactly 5·D + 2·P + Q + 8·M + 2·R + 3·S + 13 (P developer schemas, Q restricted-reader memberships); never more.
+ */
+function formula(b: Boundary): { exact: number; closed: number } {
+  const D = b.principals.filter((p) => p.kind === "developer").length;
+  const S = b.principals.filter((p) => p.kind === "service").length;
+  const M = b.schemas.filter((s) => s.kind === "prod").length;
+  const R = b.roles.filter((r) => r.kind === "restricted_reader").length;
+  const P = b.schemas.filter((s) => s.kind === "developer").length;
+  const exact = 1 + b.roles.length + objectOwningRoles(b).length + databasePrivileges(b).size + (D + 2) + b.memberships.length
+    + 8 * M + 2 * P + (S > 0 ? 1 + 2 * S : 0);
+  const Q = b.memberships.filter((m) => b.roles.find((r) => r.name === m.role)?.kind === "restricted_reader").length;
+  return { exact, closed: 5 * D + 2 * P + Q + 8 * M + 2 * R + 3 * S + 13 };
+}
+const budget = (D: number, M: number) => 2 * D * M + 5 * D + 10 * M + 20;
+
+let resources: DeclaredResource[];
+let component: SnowflakeAccess;
+const named = (type: string, name: string): DeclaredResource => {
+  const found = resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+const ofType = (type: string) => resources.filter((r) => r.type === type);
+
+beforeAll(async () => {
+  ({ resources, component } = await declare(boundary));
+});
+
+describe("Snowflake resources for the shipped roster", () => {
+  it("reads back to exactly the boundary: who writes and who reads each schema", () => {
+    const reading = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN });
+    expect(sorted(reading.access)).toEqual(expectedAccess(boundary));
+    expect(reading.partialReads).toEqual([]);
+    expect(reading.access).toContainEqual({ holder: "CAROL.DIAZ@ACME.EXAMPLE", database: "ANALYTICS", schema: "PROD_FINANCE", access: "read" });
+    expect(reading.access.filter((a) => a.schema === "PROD_FINANCE").map((a) => a.holder)).toEqual(["CAROL.DIAZ@ACME.EXAMPLE", "ERIN", "SVC_PROD"]);
+    const prodWriters = reading.access.filter((a) => a.schema.startsWith("PROD_") && a.access === "write");
+    expect(prodWriters.map((a) => a.holder)).toEqual(Array(4).fill("SVC_PROD"));
+    expect(reading.access.filter((a) => a.holder === "SVC_CI").map((a) => a.schema)).toEqual(["PROD_MARKETING", "PROD_PRODUCT", "PROD_SALES"]);
+  });
+
+  it("shows the provisioner's role as an admin path: it owns prod schemas and inherits the object-owning roles", () => {
+    const reading = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN });
+    const schemas = boundary.schemas.map((s) => snowflakeName(s.name)).sort();
+    expect(reading.adminAccess.filter((a) => a.access === "write").map((a) => a.schema)).toEqual(schemas);
+    expect(ofType(T.grantAccountRole).filter((g) => g.inputs.parentRoleName === `"${ADMIN}"`).map((g) => g.name).sort())
+      .toEqual(["ci_builder/SYSADMIN", "dev_alice/SYSADMIN", "dev_bob/SYSADMIN", "dev_carol/SYSADMIN", "dev_dave/SYSADMIN", "dev_erin/SYSADMIN", "prod_writer/SYSADMIN"]);
+  });
+
+  it("gives no two resources the same type and name, and counts itself right", () => {
+    const keys = resources.map((r) => `${r.type}::${r.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(component.resourceCount).toBe(resources.length);
+    expect(resources.length).toBe(formula(boundary).exact);
+    expect(resources.length).toBe(formula(boundary).closed);
+  });
+
+  it("creates every boundary role as an upper-case account role", () => {
+    expect(ofType(T.accountRole).map((r) => [r.name, r.inputs.name, r.parent])).toEqual(
+      boundary.roles.map((r) => [r.name, snowflakeName(r.name), "snowflake"]),
+    );
+  });
+
+  it("makes prod schemas managed access, protected, never dropped and owned by the provisioner", () => {
+    for (const domain of ["sales", "marketing", "product", "finance"]) {
+      const schema = named(T.schema, `prod_${domain}`);
+      expect(schema).toMatchObject({
+        protect: true, retainOnDelete: true, parent: `prod_${domain}`,
+        inputs: { name: `PROD_${domain.toUpperCase()}`, database: "ANALYTICS", withManagedAccess: "true" },
+      });
+      expect(named(PROD_SCHEMA, `prod_${domain}`)).toMatchObject({ parent: "snowflake", protect: false, custom: false });
+      expect(ofType(T.grantOwnership).some((o) => o.name === `prod_${domain}`)).toBe(false);
+    }
+    const facts = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN }).schemas;
+    expect(facts.filter((s) => s.schema.startsWith("PROD_")).every((s) => s.managedAccess && s.owner === ADMIN)).toBe(true);
+  });
+
+  it("lets the writer create objects in each prod schema, one privilege per element, without MODIFY or grant option", () => {
+    const grant = named(T.grantPrivileges, "prod_sales/prod_writer/write");
+    expect(grant).toMatchObject({ parent: "prod_sales", inputs: { accountRoleName: '"PROD_WRITER"', onSchema: { schemaName: '"ANALYTICS"."PROD_SALES"' } } });
+    expect(grant.inputs.privileges).toEqual(expect.arrayContaining(["USAGE", "CREATE TABLE", "CREATE VIEW", "CREATE PROCEDURE"]));
+    expect(grant.inputs.privileges).not.toContain("MODIFY");
+    expect(grant.inputs.withGrantOption).toBeUndefined();
+  });
+
+  it("gives readers USAGE and SELECT on all and future tables and views, declared per prod schema", () => {
+    expect(named(T.grantPrivileges, "prod_sales/prod_reader/usage").inputs).toEqual({
+      accountRoleName: '"PROD_READER"', privileges: ["USAGE"], onSchema: { schemaName: '"ANALYTICS"."PROD_SALES"' },
+    });
+    expect(named(T.grantPrivileges, "prod_finance/prod_finance_reader/future-views").inputs).toEqual({
+      accountRoleName: '"PROD_FINANCE_READER"', privileges: ["SELECT"],
+      onSchemaObject: { future: { objectTypePlural: "VIEWS", inSchema: '"ANALYTICS"."PROD_FINANCE"' } },
+    });
+    expect(resources.some((r) => r.name.startsWith("prod_finance/prod_reader/"))).toBe(false);
+    expect(ofType(T.grantPrivileges).filter((g) => g.name.startsWith("prod_sales/")).map((g) => g.name).sort()).toEqual([
+      "prod_sales/prod_reader/all-tables", "prod_sales/prod_reader/all-views", "prod_sales/prod_reader/future-tables",
+      "prod_sales/prod_reader/future-views", "prod_sales/prod_reader/usage", "prod_sales/prod_writer/write",
+    ]);
+  });
+
+  it("writes every privilege as one upper-case element", () => {
+    for (const grant of ofType(T.grantPrivileges)) {
+      const privileges = grant.inputs.privileges as string[];
+      expect(privileges.length).toBeGreaterThan(0);
+      for (const privilege of privileges) expect(privilege).toMatch(/^[A-Z]+( [A-Z]+)*$/);
+      expect(new Set(privileges).size).toBe(privileges.length);
+    }
+  });
+
+  it("names every Snowflake object in upper case, and quotes every identifier the provider parses", () => {
+    for (const type of [T.accountRole, T.schema, T.serviceUser, T.authenticationPolicy])
+      for (const r of ofType(type)) expect(r.inputs.name).toBe((r.inputs.name as string).toUpperCase());
+    const identifiers = [
+      ...ofType(T.grantAccountRole).flatMap((g) => [g.inputs.roleName, g.inputs.userName, g.inputs.parentRoleName]),
+      ...ofType(T.grantPrivileges).map((g) => g.inputs.accountRoleName),
+      ...ofType(T.grantOwnership).map((g) => g.inputs.accountRoleName),
+    ].filter((v): v is string => v !== undefined);
+    for (const identifier of identifiers) {
+      expect(identifier).toMatch(/^"[^"]+"$/);
+      expect(identifier).toBe(identifier.toUpperCase());
+    }
+    expect(named(T.grantAccountRole, "carol/dev_carol").inputs).toEqual({ roleName: '"DEV_CAROL"', userName: '"CAROL.DIAZ@ACME.EXAMPLE"' });
+    expect(identifierParts('"CAROL.DIAZ@ACME.EXAMPLE"')).toEqual(["CAROL.DIAZ@ACME.EXAMPLE"]);
+  });
+
+  it("creates developer schemas, hands them to the developer's role, and keeps them when the developer leaves", () => {
+    const schema = named(T.schema, "alice_sales");
+    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "snowflake", inputs: { name: "ALICE_SALES", database: "ANALYTICS" } });
+    expect(schema.inputs.withManagedAccess).toBeUndefined();
+    expect(named(T.grantOwnership, "alice_sales")).toMatchObject({
+      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["dev_alice/SYSADMIN"],
+      inputs: { accountRoleName: '"DEV_ALICE"', outboundPrivileges: "COPY", on: { objectType: "SCHEMA", objectName: '"ANALYTICS"."ALICE_SALES"' } },
+    });
+    const developerSchemas = boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name).sort();
+    expect(ofType(T.schema).filter((s) => s.retainOnDelete && !s.protect).map((s) => s.name).sort()).toEqual(developerSchemas);
+    expect(ofType(T.grantOwnership).map((o) => o.name).sort()).toEqual(developerSchemas);
+  });
+
+  it("grants memberships from the boundary: developers by their existing user, roles to roles", () => {
+    expect(named(T.grantAccountRole, "alice/dev_alice").inputs).toEqual({ roleName: '"DEV_ALICE"', userName: '"ALICE"' });
+    expect(named(T.grantAccountRole, "dev_erin/prod_finance_reader").inputs).toEqual({ roleName: '"PROD_FINANCE_READER"', parentRoleName: '"DEV_ERIN"' });
+    expect(named(T.grantAccountRole, "ci_builder/prod_reader").inputs).toEqual({ roleName: '"PROD_READER"', parentRoleName: '"CI_BUILDER"' });
+    expect(named(T.grantAccountRole, "svc_prod/prod_writer").inputs).toEqual({ roleName: '"PROD_WRITER"', userName: '"SVC_PROD"' });
+    const memberships = ofType(T.grantAccountRole).filter((g) => g.inputs.parentRoleName !== `"${ADMIN}"`);
+    expect(memberships.map((g) => g.name).sort()).toEqual(boundary.memberships.map((m) => `${m.member}/${m.role}`).sort());
+    expect(ofType(T.user)).toEqual([]);
+  });
+
+  it("makes service accounts TYPE=SERVICE users with their key, role and warehouse, allowed key pair only", () => {
+    expect(named(T.serviceUser, "svc_prod").inputs).toMatchObject({
+      name: "SVC_PROD", defaultRole: "PROD_WRITER", defaultWarehouse: "PROD_WH", rsaPublicKey: expect.stringMatching(/^MIIBIjAN/),
+    });
+    expect(named(T.serviceUser, "svc_ci").inputs).toMatchObject({ name: "SVC_CI", defaultRole: "CI_BUILDER", defaultWarehouse: "CI_WH" });
+    expect(named(T.authenticationPolicy, "service-keypair-only").inputs).toMatchObject({
+      database: "ANALYTICS", schema: "GOVERNANCE", name: "SERVICE_KEYPAIR_ONLY", authenticationMethods: ["KEYPAIR"],
+    });
+    expect(named(T.userAuthenticationPolicy, "svc_prod").inputs).toEqual({
+      userName: '"SVC_PROD"', authenticationPolicyName: '"ANALYTICS"."GOVERNANCE"."SERVICE_KEYPAIR_ONLY"',
+    });
+    const users = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN }).users;
+    expect(users).toEqual([
+      { user: "SVC_CI", type: "SERVICE", defaultRole: "CI_BUILDER", hasRsaPublicKey: true, hasPassword: false, authenticationMethods: ["KEYPAIR"] },
+      { user: "SVC_PROD", type: "SERVICE", defaultRole: "PROD_WRITER", hasRsaPublicKey: true, hasPassword: false, authenticationMethods: ["KEYPAIR"] },
+    ]);
+  });
+
+  it("lets CI create schemas, and grants database and warehouse USAGE per role", () => {
+    expect(named(T.grantPrivileges, "analytics/ci_builder/database").inputs).toEqual({
+      accountRoleName: '"CI_BUILDER"', privileges: ["CREATE SCHEMA"], onAccountObject: { objectType: "DATABASE", objectName: '"ANALYTICS"' },
+    });
+    // Developer roles and CI inherit database USAGE through prod_reader, which holds it.
+    expect(ofType(T.grantPrivileges).filter((g) => g.name.endsWith("/database")).map((g) => [g.name, g.inputs.privileges])).toEqual([
+      ["analytics/ci_builder/database", ["CREATE SCHEMA"]],
+      ["analytics/prod_finance_reader/database", ["USAGE"]],
+      ["analytics/prod_reader/database", ["USAGE"]],
+      ["analytics/prod_writer/database", ["USAGE"]],
+    ]);
+    expect(ofType(T.grantPrivileges).filter((g) => g.name.endsWith("/warehouse")).map((g) => g.name)).toEqual([
+      "CI_WH/ci_builder/warehouse", "DEV_WH/dev_alice/warehouse", "DEV_WH/dev_bob/warehouse", "DEV_WH/dev_carol/warehouse",
+      "DEV_WH/dev_dave/warehouse", "DEV_WH/dev_erin/warehouse", "PROD_WH/prod_writer/warehouse",
+    ]);
+    expect(named(T.grantPrivileges, "PROD_WH/prod_writer/warehouse").inputs).toEqual({
+      accountRoleName: '"PROD_WRITER"', privileges: ["USAGE"], onAccountObject: { objectType: "WAREHOUSE", objectName: '"PROD_WH"' },
+    });
+  });
+
+  it("parents everything under the component, and prod schema grants under their ProdSchema", () => {
+    const prodSchemas = new Set(boundary.schemas.filter((s) => s.kind === "prod").map((s) => s.name));
+    for (const r of resources) {
+      if (r.type === "warehouse-access:snowflake:Access") expect(r.parent).toBeUndefined();
+      else if (r.type === T.schema && prodSchemas.has(r.name)) expect(r.parent).toBe(r.name);
+      else if (r.type === T.grantPrivileges && prodSchemas.has(r.name.split("/")[0]!)) expect(r.parent).toBe(r.name.split("/")[0]);
+      else expect(r.parent).toBe("snowflake");
+    }
+  });
+});
+
+describe("Snowflake resources for other rosters", () => {
+  const identity = (rs: DeclaredResource[]) =>
+    rs.map((r) => JSON.stringify([r.type, r.name, r.parent, r.protect, r.retainOnDelete, r.deleteBeforeReplace, r.dependsOn, r.inputs])).sort();
+
+  it("registers the identical resources when team.yaml is reordered", async () => {
+    const file = parseYaml(rosterText) as object;
+    for (const seed of [1, 7]) {
+      const result = parseRoster(JSON.stringify(shuffled(file, seed)), "shuffled.yaml");
+      expect(result.problems).toBeUndefined();
+      const reordered = await declare(buildBoundary(result.roster!));
+      expect(identity(reordered.resources)).toEqual(identity(resources));
+    }
+  });
+
+  it.each([
+    [1, 1, 0, 0],
+    [5, 4, 1, 2],
+    [12, 5, 1, 3],
+    [20, 6, 2, 4],
+  ])("stays within 2·D·M + 5·D + 10·M + 20 for %i developers and %i domains (%i restricted)", async (D, M, R, readers) => {
+    const b = buildBoundary(rosterOfSize(D, M, R, readers));
+    const { resources: made, component: access } = await declare(b);
+    expect(made.length).toBe(formula(b).exact);
+    expect(made.length).toBe(formula(b).closed);
+    expect(access.resourceCount).toBe(made.length);
+    expect(made.length).toBeLessThanOrEqual(budget(D, M));
+    // Nothing per developer per prod schema: reads go through roles.
+    expect(made.filter((r) => r.name.startsWith("prod_") && /dev_/.test(r.name))).toEqual([]);
+    expect(sorted(interpretSnowflakeAccess(made, { provisionerRole: ADMIN }).access)).toEqual(expectedAccess(b));
+  });
+
+  it("goes over the bound only by one membership per reader of a restricted domain, which no translation avoids", async () => {
+    const D = 6, M = 3;
+    const b = buildBoundary(rosterOfSize(D, M, M, D));
+    const { resources: made } = await declare(b);
+    const readerMemberships = made.filter((r) => r.type === T.grantAccountRole && /\/prod_domain\d+_reader$/.test(r.name)).length;
+    expect(readerMemberships).toBe(D * M);
+    expect(made.length).toBeGreaterThan(budget(D, M));
+    expect(made.length - readerMemberships).toBeLessThanOrEqual(budget(D, M));
+  });
+
+  it("reads back to the boundary for random valid rosters", async () => {
+    await fc.assert(
+      fc.asyncProperty(validRoster({ maxDevelopers: 4, maxDomains: 3, maxServiceAccounts: 2 }), async (roster) => {
+        const b = buildBoundary(roster);
+        const { resources: made, component: access } = await declare(b);
+        const reading = interpretSnowflakeAccess(made, { provisionerRole: ADMIN });
+        expect(sorted(reading.access)).toEqual(expectedAccess(b));
+        expect(reading.partialReads).toEqual([]);
+        expect(access.resourceCount).toBe(made.length);
+        expect(made.length).toBe(formula(b).exact);
+        expect(made.length).toBeLessThanOrEqual(formula(b).closed);
+        const keys = made.map((r) => `${r.type}::${r.name}`);
+        expect(new Set(keys).size).toBe(keys.length);
+        // D6 and D7 on what would be created: prod schemas managed, protected and the provisioner's; services key pair only.
+        const prod = new Set(b.schemas.filter((s) => s.kind === "prod").map((s) => snowflakeName(s.name)));
+        expect(reading.schemas.filter((s) => prod.has(s.schema)).every((s) => s.managedAccess && s.owner === ADMIN)).toBe(true);
+        expect(made.filter((r) => r.type === T.schema && prod.has(r.inputs.name as string)).every((r) => r.protect)).toBe(true);
+        expect(reading.users.every((u) => u.type === "SERVICE" && u.authenticationMethods?.join() === "KEYPAIR")).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
