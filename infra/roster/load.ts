@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { core as zcore } from "zod";
 import { crossFieldFindings, type RosterFinding } from "./checks";
+import { closest, quote } from "./identifiers";
 import { snowflakeName } from "./naming";
 import { formatPath, RosterError, type RosterPath, type RosterProblem } from "./problems";
 import { rsaPublicKeyBody } from "./rsa";
@@ -22,20 +23,36 @@ export function parseRoster(source: string, file = "team.yaml"): RosterResult {
   if (doc.errors.length > 0)
     return {
       problems: doc.errors.map((error) =>
-        problem([], `is not valid YAML: ${error.message.split("\n")[0]}. Fix the YAML syntax at this spot`, error.pos[0]),
+        problem(
+          [],
+          error.code === "MULTIPLE_DOCS"
+            ? "is a second YAML document (after a --- line); a roster is one document. Merge it into the first or remove it"
+            : `is not valid YAML: ${error.message.split("\n")[0]}. Fix the YAML syntax at this spot`,
+          error.pos[0],
+        ),
       ),
     };
-  if (doc.contents === null)
-    return { problems: [problem([], "the file is empty. Start from the example team.yaml in the README", 0)] };
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null))
+    return { problems: [problem([], "the file is empty. Start from the example team.yaml in the README", doc.contents?.range?.[0] ?? 0)] };
   if (!isMap(doc.contents))
     return {
-      problems: [problem([], "must be a mapping with the keys domains, developers and service_accounts. Start from the example team.yaml in the README", doc.contents.range?.[0] ?? 0)],
+      problems: [problem(
+        [],
+        `is ${isSeq(doc.contents) ? "a list" : "a single value"}, but a roster is a mapping with the keys domains, developers and service_accounts. Start from the example team.yaml in the README`,
+        doc.contents.range?.[0] ?? 0,
+      )],
     };
 
-  const raw = doc.toJS() as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = doc.toJS() as Record<string, unknown>;
+  } catch (error) {
+    // e.g. the yaml library's guard against alias expansion bombs.
+    return { problems: [problem([], `cannot be read: ${(error as Error).message}. Write the roster without YAML aliases`, doc.contents.range?.[0] ?? 0)] };
+  }
   const parsed = rosterFile.safeParse(raw);
   const findings: RosterFinding[] = [
-    ...(parsed.success ? [] : parsed.error.issues.flatMap(findingsOf)),
+    ...(parsed.success ? [] : schemaFindings(parsed.error.issues, raw)),
     ...crossFieldFindings(raw),
   ];
   if (findings.length > 0 || !parsed.success) {
@@ -62,25 +79,88 @@ export function loadRoster(path: string): Roster {
 
 const TYPE_NAMES: Record<string, string> = { string: "text", number: "a number", boolean: "true or false", array: "a list", object: "a mapping" };
 
-function findingsOf(issue: zcore.$ZodIssue): RosterFinding[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys.map((key) => ({
+const HOW_TO_WRITE: Record<string, string> = {
+  string: "Write it as text (quote it if YAML reads it as something else)",
+  boolean: "Write true or false",
+  array: "Write it as a list, e.g. [a, b], or one \"- item\" per line",
+  object: "Write it as \"key: value\" lines",
+};
+
+/** What to write for a missing required key. */
+const EXAMPLES: Record<string, string> = {
+  domains: "domains: with at least one \"- name: <domain>\"",
+  developers: "developers: with at least one \"- name: <dev>\" and email",
+  service_accounts: "service_accounts: with at least one \"- name: <account>\" and purpose: prod",
+  name: "name: <name>",
+  email: "email: name@example.com",
+  purpose: "purpose: prod (or ci)",
+};
+
+const valueAt = (raw: unknown, path: RosterPath): unknown =>
+  path.reduce<unknown>((value, key) => (value !== null && typeof value === "object" ? (value as Record<string | number, unknown>)[key] : undefined), raw);
+
+/** Whether the issue is about a key that the document does not have at all. */
+function isMissingKey(path: RosterPath, raw: unknown): boolean {
+  const key = path.at(-1);
+  const parent = valueAt(raw, path.slice(0, -1));
+  return typeof key === "string" && parent !== null && typeof parent === "object" && !Array.isArray(parent) && !Object.hasOwn(parent, key);
+}
+
+/** zod's issues in the roster's words. A misspelt key and the required key it was meant to be are one mistake, told once. */
+function schemaFindings(issues: readonly zcore.$ZodIssue[], raw: unknown): RosterFinding[] {
+  const located = issues.map((issue) => ({ issue, path: issue.path.filter((p): p is string | number => typeof p !== "symbol") }));
+  const missing = new Set(
+    located.filter(({ path }) => isMissingKey(path, raw)).map(({ path }) => formatPath(path)),
+  );
+  const misspelt = new Set<string>();
+  const findings: RosterFinding[] = [];
+  for (const { issue, path } of located) {
+    if (issue.code !== "unrecognized_keys") continue;
+    for (const key of issue.keys) {
+      const guess = closest(key, knownKeys(path));
+      const meant = guess === undefined ? undefined : formatPath([...path, guess]);
+      if (meant !== undefined && missing.has(meant)) misspelt.add(meant);
+      findings.push({
         path: [...path, key],
-        message: `unknown key "${key}"${suggestion(key, knownKeys(path))}. Remove it or fix the spelling`,
-      }));
-    case "invalid_type":
-      if (issue.input === undefined)
-        return [{ path, message: `is required but missing. Add ${String(path.at(-1))}: <${issue.expected}>` }];
-      return [{ path, message: `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, not ${describe(issue.input)}. Change the value` }];
-    default:
-      return [{ path, message: issue.message }];
+        message: guess === undefined
+          ? `unknown key ${quote(key)} (known keys here: ${knownKeys(path).join(", ")}). Remove it or fix the spelling`
+          : meant !== undefined && missing.has(meant)
+            ? `unknown key ${quote(key)}; did you mean "${guess}"? Fix the spelling`
+            : `unknown key ${quote(key)} (did you mean "${guess}"?). Remove it or fix the spelling`,
+      });
+    }
   }
+  for (const { issue, path } of located) {
+    if (issue.code === "unrecognized_keys") continue;
+    if (isMissingKey(path, raw)) {
+      if (!misspelt.has(formatPath(path))) {
+        const key = String(path.at(-1));
+        findings.push({ path, message: `is required but missing. Add ${EXAMPLES[key] ?? `${key}: <value>`}` });
+      }
+      continue;
+    }
+    if (issue.code === "invalid_type") {
+      const expected = issue.expected;
+      const input = valueAt(raw, path);
+      findings.push({
+        path,
+        message: input === null
+          ? `is empty, but must be ${TYPE_NAMES[expected] ?? expected}. Fill it in or remove it`
+          : `must be ${TYPE_NAMES[expected] ?? expected}, not ${describe(input)}. ${HOW_TO_WRITE[expected] ?? "Change the value"}`,
+      });
+      continue;
+    }
+    findings.push({ path, message: issue.message });
+  }
+  return findings;
 }
 
 const describe = (input: unknown): string =>
-  input === null ? "empty" : Array.isArray(input) ? "a list" : typeof input === "object" ? "a mapping" : `${typeof input} ${JSON.stringify(input)}`;
+  Array.isArray(input) ? "a list"
+    : typeof input === "object" && input !== null ? "a mapping"
+      : typeof input === "string" ? `the text ${quote(input)}`
+        : typeof input === "boolean" ? `${input}`
+          : `the ${typeof input} ${String(input)}`;
 
 function knownKeys(path: RosterPath): string[] {
   const section = path[0];
@@ -92,32 +172,14 @@ function knownKeys(path: RosterPath): string[] {
   return Object.keys(shape);
 }
 
-/** "Did you mean" for typos within two edits, e.g. developpers → developers. */
-function suggestion(key: string, known: string[]): string {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let diagonal = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const above = row[j]!;
-        row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-        diagonal = above;
-      }
-    }
-    return row[b.length]!;
-  };
-  const close = known.filter((k) => distance(key.toLowerCase(), k) <= 2);
-  return close.length > 0 ? ` (did you mean "${close[0]}"?)` : ` (known keys: ${known.join(", ")})`;
-}
-
 /** Source offset of the key (for mapping entries) or item (for list entries) at `path`, or of its nearest ancestor. */
 function offsetOf(doc: Document, path: RosterPath): number {
   for (let depth = path.length; depth > 0; depth--) {
     const key = path[depth - 1];
     const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
     if (isMap(parent)) {
-      const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
+      // Compared as text: `1:` in YAML is the number 1, and the path holds the key as the string "1".
+      const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
       if (pair && isScalar(pair.key) && pair.key.range) return pair.key.range[0];
     } else if (isSeq(parent) && typeof key === "number") {
       const item = parent.items[key];

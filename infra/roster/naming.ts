@@ -17,6 +17,9 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   "accountadmin", "sysadmin", "securityadmin", "useradmin", "orgadmin",
 ]);
 
+/** PostgreSQL refuses to create roles whose name starts with this (its predefined roles live there). */
+export const POSTGRES_RESERVED_PREFIX = "pg_";
+
 export const PROD_WRITER = "prod_writer";
 export const PROD_READER = "prod_reader";
 export const CI_BUILDER = "ci_builder";

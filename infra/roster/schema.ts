@@ -1,64 +1,60 @@
 import { z } from "zod";
 import {
-  DEVELOPER_NAME, DOMAIN_NAME, POSTGRES_LOGIN, RESERVED_NAMES, SERVICE_ACCOUNT_NAME, SNOWFLAKE_USER,
-} from "./naming";
+  DEVELOPER_RULE, DOMAIN_RULE, POSTGRES_LOGIN_RULE, SERVICE_ACCOUNT_RULE, SNOWFLAKE_USER_RULE, nameProblem,
+  type NameRule,
+} from "./identifiers";
+import { POSTGRES_RESERVED_PREFIX, RESERVED_NAMES } from "./naming";
 import { rsaPublicKeyProblem } from "./rsa";
 
 // The shape of team.yaml. Each message reads "<what is wrong>. <how to fix>" after the location.
 
-const notReserved = (kind: string) => (name: string) =>
-  !RESERVED_NAMES.has(name) || `"${name}" is a reserved word and cannot be a ${kind} name. Pick another name`;
+/** The names a rule forbids beyond its pattern, as JSON Schema, so editors flag them too. */
+function reservedJsonSchema(rule: NameRule): Record<string, unknown> {
+  if (!rule.reserved) return {};
+  const words = { enum: [...RESERVED_NAMES].filter((name) => rule.pattern.test(name)).sort() };
+  const prefixPossible = rule.pattern.test(`${POSTGRES_RESERVED_PREFIX}x`);
+  return { not: prefixPossible ? { anyOf: [words, { pattern: `^${POSTGRES_RESERVED_PREFIX}` }] } : words };
+}
 
-const developerName = z
-  .string()
-  .regex(DEVELOPER_NAME, {
-    error: "must be lowercase letters and digits starting with a letter, with no underscore (it prefixes <dev>_<domain> schemas). Use e.g. \"alice\"",
-  })
-  .check((ctx) => {
-    const verdict = notReserved("developer")(ctx.value);
-    if (verdict !== true) ctx.issues.push({ code: "custom", message: verdict, input: ctx.value });
-  });
-
-const domainName = z.string().regex(DOMAIN_NAME, {
-  error: "must be lowercase letters, digits and underscores starting with a letter. Use e.g. \"finance\" or \"web_events\"",
-});
-
-const serviceAccountName = z
-  .string()
-  .regex(SERVICE_ACCOUNT_NAME, {
-    error: "must be lowercase letters, digits and underscores starting with a letter. Use e.g. \"svc_prod\"",
-  })
-  .check((ctx) => {
-    const verdict = notReserved("service account")(ctx.value);
-    if (verdict !== true) ctx.issues.push({ code: "custom", message: verdict, input: ctx.value });
-  });
+/**
+ * A name under one of the naming rules: the pattern stays a zod regex (so the JSON Schema carries it), the
+ * message comes from `nameProblem`, and the reserved words are checked only once the pattern holds.
+ */
+const nameUnder = (rule: NameRule, description: string) =>
+  z
+    .string()
+    .regex(rule.pattern, { error: (issue) => nameProblem(rule, String(issue.input)) })
+    .check((ctx) => {
+      if (!rule.pattern.test(ctx.value)) return;
+      const problem = nameProblem(rule, ctx.value);
+      if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+    })
+    .meta({ description, ...reservedJsonSchema(rule) });
 
 export const domainEntry = z.strictObject({
-  name: domainName.describe("The domain: prod schema prod_<name>, developer schemas <dev>_<name>."),
+  name: nameUnder(DOMAIN_RULE, "The domain: prod schema prod_<name>, developer schemas <dev>_<name>. Lowercase letters, digits and underscores."),
   description: z.string().optional().describe("What the domain holds, for people reading the roster."),
   restricted: z.boolean().optional().describe("When true, only the listed readers (and the prod writer) may read prod_<name>."),
   readers: z.array(z.string()).optional().describe("Developer names allowed to read a restricted domain."),
 });
 
 export const developerEntry = z.strictObject({
-  name: developerName.describe("Schema prefix and role suffix: schemas <name>_<domain>, role dev_<name>."),
-  email: z.email({ error: "is not a valid email address. Write it as name@example.com" }),
+  name: nameUnder(DEVELOPER_RULE, "Schema prefix and role suffix: schemas <name>_<domain>, role dev_<name>. Lowercase letters and digits, no underscore."),
+  email: z
+    .email({ error: "is not a valid email address. Write it as name@example.com" })
+    .describe("The developer's work email, for people reading the roster and the reports."),
   domains: z.array(z.string()).optional().describe("Domains this developer works on (default: every domain they can read)."),
-  snowflake_user: z
-    .string()
-    .regex(SNOWFLAKE_USER, { error: "must be letters, digits, _ . @ or - starting with a letter. Use the user's Snowflake login name, e.g. \"ALICE\"" })
-    .optional()
-    .describe("Existing Snowflake user that receives the developer role (default: the name in upper case)."),
-  postgres_login: z
-    .string()
-    .regex(POSTGRES_LOGIN, { error: "must be lowercase letters, digits and underscores starting with a letter. Use e.g. \"alice\"" })
-    .optional()
-    .describe("PostgreSQL login role for this developer (default: the name)."),
+  snowflake_user: nameUnder(SNOWFLAKE_USER_RULE, "Existing Snowflake user that receives the developer role (default: the name in upper case).").optional(),
+  postgres_login: nameUnder(POSTGRES_LOGIN_RULE, "PostgreSQL login role for this developer (default: the name).").optional(),
 });
 
+export const SERVICE_ACCOUNT_PURPOSES = ["prod", "ci"] as const;
+
 export const serviceAccountEntry = z.strictObject({
-  name: serviceAccountName.describe("Login name of the service account on every platform."),
-  purpose: z.enum(["prod", "ci"], { error: "must be \"prod\" or \"ci\". Use prod for the production runner, ci for CI builds" }),
+  name: nameUnder(SERVICE_ACCOUNT_RULE, "Login name of the service account on every platform (Snowflake: in upper case)."),
+  purpose: z
+    .enum(SERVICE_ACCOUNT_PURPOSES, { error: "must be \"prod\" or \"ci\". Use prod for the production runner, ci for CI builds" })
+    .describe("prod: the production runner, the only writer of prod_ schemas. ci: CI builds into throwaway ci_ schemas."),
   rsa_public_key: z
     .string()
     .check((ctx) => {
@@ -66,7 +62,7 @@ export const serviceAccountEntry = z.strictObject({
       if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
     })
     .optional()
-    .describe("Base64 RSA public key for Snowflake key-pair auth. A public key, never a private one."),
+    .describe("Base64 RSA public key for Snowflake key-pair auth (PEM armour allowed). A public key, never a private one."),
 });
 
 export const rosterFile = z
@@ -79,11 +75,13 @@ export const rosterFile = z
 
 export type RosterFile = z.infer<typeof rosterFile>;
 
-/** JSON Schema for editors (yaml-language-server); regenerated by `npm run schema`. */
+/** JSON Schema for editors (yaml-language-server); written to team.schema.json by `npm run schema`. */
 export function rosterJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(rosterFile, { target: "draft-7", io: "input" }),
-    $id: "https://github.com/warehouse-access/warehouse-access/team.schema.json",
     title: "warehouse-access team roster",
   };
 }
+
+/** team.schema.json's exact contents: the JSON Schema pretty-printed, with a trailing newline. */
+export const rosterJsonSchemaText = (): string => `${JSON.stringify(rosterJsonSchema(), null, 2)}\n`;
