@@ -1,0 +1,56 @@
+import { Command } from "commander";
+import type { Violation } from "../boundary/rules";
+import { loadRoster } from "../roster/load";
+import { formatProblem, RosterError } from "../roster/problems";
+import type { Roster } from "../roster/types";
+
+// What every command shares: --roster, --json, --help, and exit codes a CI job can gate on.
+
+export const ExitCode = { ok: 0, violation: 1, invalidInput: 2 } as const;
+
+export interface CommonOptions {
+  roster: string;
+  json?: boolean;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok: the roster is valid and deny rules D1–D5 hold
+  1  a deny rule is violated (each violation is printed)
+  2  invalid input: a bad option, or roster problems on stderr as FILE:LINE:COL: PATH: MESSAGE`;
+
+/** A command named as people run it (`npm run plan --`), with the common options. */
+export function rosterCommand(script: string, description: string): Command {
+  return new Command(`npm run ${script} --`)
+    .description(description)
+    .option("--roster <path>", "team roster to read", "team.yaml")
+    .option("--json", "print the report as JSON instead of text")
+    .helpOption("-h, --help", "show this help")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .showHelpAfterError("(run with --help for usage)")
+    // Commander exits 1 on a bad option, which a CI job would read as a rule violation.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput));
+}
+
+/** The validated roster, or undefined after printing every problem to stderr and setting exit code 2. */
+export function readRoster(path: string): Roster | undefined {
+  try {
+    return loadRoster(path);
+  } catch (error) {
+    if (!(error instanceof RosterError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    process.exitCode = ExitCode.invalidInput;
+    return undefined;
+  }
+}
+
+export const exitCodeFor = (violations: readonly Violation[]): number => (violations.length === 0 ? ExitCode.ok : ExitCode.violation);
+
+/** The report as JSON for machines, or rendered text for people. */
+export function printReport<T>(options: CommonOptions, report: T, render: (report: T) => string): void {
+  // A reader that stops early (`| head`) is not a failure of the command.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+}

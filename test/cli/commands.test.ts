@@ -1,0 +1,140 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { declaredWriters } from "../../infra/audit/declared";
+import { buildBoundary } from "../../infra/boundary/build";
+import { checkBoundary } from "../../infra/boundary/rules";
+import { auditReport } from "../../infra/report/audit";
+import { planReport } from "../../infra/report/plan";
+import { loadRoster, parseRoster } from "../../infra/roster/load";
+import { formatProblem, RosterError } from "../../infra/roster/problems";
+
+// The commands as a CI job runs them: a child process through ts-node, judged by exit code, stdout and stderr.
+
+const ROOT = path.resolve(__dirname, "../..");
+const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-cli-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: "plan" | "audit", ...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", `infra/cli/${command}.ts`, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const shipped = buildBoundary(loadRoster(path.join(ROOT, "team.yaml")));
+
+// A roster with a typo'd section, a bad email and an unknown domain: every problem must come out, located.
+const INVALID = `domains:
+  - name: sales
+developers:
+  - name: alice
+    email: alice-at-acme
+    domains: [sales, finanse]
+developpers: []
+service_accounts:
+  - name: svc_prod
+    purpose: prod
+`;
+
+describe("plan and audit as child processes", () => {
+  for (const command of ["plan", "audit"] as const) {
+    it(`${command} --help explains the options and exit codes`, async () => {
+      const help = await run(command, "--help");
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain(`Usage: npm run ${command} -- [options]`);
+      for (const option of ["--roster <path>", "--json", "-h, --help", "Exit codes:", "0  ok", "1  a deny rule is violated", "2  invalid input"])
+        expect(help.stdout).toContain(option);
+    });
+
+    it(`${command} exits 0 on the shipped roster and says the deny rules hold`, async () => {
+      const result = await run(command);
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("Deny rules D1–D5: all hold\n");
+    });
+
+    it(`${command} exits 2 with every roster problem on stderr as FILE:LINE:COL, and prints nothing on stdout`, async () => {
+      const file = path.join(scratch, `${command}-invalid.yaml`);
+      writeFileSync(file, INVALID);
+      const result = await run(command, "--roster", file);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      const expected = parseRoster(INVALID, file).problems?.map(formatProblem) ?? [];
+      expect(expected.length).toBeGreaterThanOrEqual(3);
+      expect(result.stderr).toBe(`${expected.join("\n")}\n`);
+      for (const line of result.stderr.trimEnd().split("\n")) expect(line.startsWith(`${file}:`)).toBe(true);
+      expect(result.stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:7:1: developpers: `, "m"));
+      expect(result.stderr).toMatch(/:5:\d+: developers\[0\]\.email: /);
+    });
+
+    it(`${command} exits 2 for a roster file that does not exist`, async () => {
+      const missing = path.join(scratch, "no-such-team.yaml");
+      const result = await run(command, "--roster", missing);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      let expected = "";
+      try {
+        loadRoster(missing);
+      } catch (error) {
+        expected = (error as RosterError).problems.map(formatProblem).join("\n");
+      }
+      expect(expected).toMatch(new RegExp(`^${missing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1:1: `));
+      expect(result.stderr).toBe(`${expected}\n`);
+    });
+
+    it(`${command} exits 2 for an unknown option`, async () => {
+      const result = await run(command, "--rooster", "team.yaml");
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain("unknown option '--rooster'");
+    });
+  }
+
+  it("plan --json prints the plan report object", async () => {
+    const result = await run("plan", "--json");
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), "team.yaml"));
+  });
+
+  it("audit --json prints the audit report object", async () => {
+    const result = await run("audit", "--json", "--roster", "team.yaml");
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(auditReport(declaredWriters(shipped), checkBoundary(shipped), "team.yaml"));
+  });
+
+  it("plan --roster reads another file", async () => {
+    const file = path.join(scratch, "two-people.yaml");
+    writeFileSync(file, `domains:
+  - name: sales
+developers:
+  - name: ann
+    email: ann@acme.example
+  - name: ben
+    email: ben@acme.example
+service_accounts:
+  - name: svc_prod
+    purpose: prod
+`);
+    const result = await run("plan", "--roster", file);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Plan for ${file}: 2 developers, 1 service account, 1 prod schema`);
+    expect(result.stdout).toContain("missing (add rsa_public_key)");
+  });
+});
