@@ -3,6 +3,7 @@ import type { Violation } from "../boundary/rules";
 import { loadRoster } from "../roster/load";
 import { formatProblem, RosterError } from "../roster/problems";
 import type { Roster } from "../roster/types";
+import { loadStackSettings, StackSettingsError, type StackSettings } from "../stack";
 
 // What every command shares: --roster, --json, --help, and exit codes a CI job can gate on.
 
@@ -39,6 +40,19 @@ export function readRoster(path: string): Roster | undefined {
   } catch (error) {
     if (!(error instanceof RosterError)) throw error;
     for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    process.exitCode = ExitCode.invalidInput;
+    return undefined;
+  }
+}
+
+/** The stack's settings, or undefined after printing why they are unusable and setting exit code 2. */
+export function readStackSettings(path: string): StackSettings | undefined {
+  try {
+    return loadStackSettings(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!(error instanceof StackSettingsError) && code !== "ENOENT") throw error;
+    process.stderr.write(code === "ENOENT" ? `${path}: the stack configuration does not exist. Pass --stack-config PATH\n` : `${(error as Error).message}\n`);
     process.exitCode = ExitCode.invalidInput;
     return undefined;
   }

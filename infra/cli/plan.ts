@@ -1,16 +1,21 @@
 import { buildBoundary } from "../boundary/build";
 import { checkBoundary } from "../boundary/rules";
+import { declareResources } from "../platforms/declare";
 import { planReport } from "../report/plan";
 import { renderPlan } from "../report/plan-text";
-import { exitCodeFor, printReport, readRoster, rosterCommand, type CommonOptions } from "./command";
+import { managedResources } from "../report/resources";
+import { exitCodeFor, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
 
-rosterCommand("plan", "Show the access boundary the roster declares: each developer's schemas, who writes and reads each prod schema, the service accounts, totals and the deny rules.")
-  .action((options: CommonOptions) => {
+rosterCommand("plan", "Show the access boundary the roster declares: each developer's schemas, who writes and reads each prod schema, the service accounts, totals, the resources `pulumi up` would manage, and the deny rules.")
+  .option("--stack-config <path>", "Pulumi stack configuration naming the platforms", "Pulumi.prod.yaml")
+  .action(async (options: CommonOptions & { stackConfig: string }) => {
     const roster = readRoster(options.roster);
-    if (roster === undefined) return;
+    const settings = readStackSettings(options.stackConfig);
+    if (roster === undefined || settings === undefined) return;
     const boundary = buildBoundary(roster);
     const violations = checkBoundary(boundary);
-    printReport(options, planReport(boundary, violations, options.roster), renderPlan);
+    const resources = managedResources(await declareResources(boundary, settings), options.stackConfig);
+    printReport(options, planReport(boundary, violations, resources, options.roster), renderPlan);
     process.exitCode = exitCodeFor(violations);
   })
-  .parse();
+  .parseAsync();

@@ -74,6 +74,13 @@ export function renderPlan(report: PlanReport): string {
       ["memberships", String(t.memberships), ""],
     ]),
     "",
+    `Resources \`pulumi up\` would manage (${report.resources.stackConfig})`,
+    ...alignColumns([
+      ["platform", "type", "count"],
+      ...report.resources.byType.map((r) => [r.platform, r.type, String(r.count)]),
+      ...Object.entries(report.resources.totals).map(([platform, total]) => [platform, "total", String(total)]),
+    ]),
+    "",
     ...renderDenyRules(report.denyRules),
   );
   return `${lines.join("\n")}\n`;

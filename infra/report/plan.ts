@@ -2,6 +2,7 @@ import { accessPaths, type AccessPath } from "../boundary/access";
 import type { Boundary, Principal, RoleName, SchemaName } from "../boundary/model";
 import type { Violation } from "../boundary/rules";
 import { denyRuleResult, type DenyRuleResult } from "./deny-rules";
+import type { ManagedResources } from "./resources";
 
 // What `plan` reports: the boundary as a reviewer reads it. This object is also the `--json` output.
 
@@ -65,6 +66,8 @@ export interface PlanReport {
   /** Throwaway CI schemas: <prefix><run>_<domain>, created at run time by `creator`. */
   ciSchemas: { creator: RoleName; prefix: string };
   totals: PlanTotals;
+  /** The resources `pulumi up` would manage for the configured platforms. */
+  resources: ManagedResources;
   denyRules: DenyRuleResult;
 }
 
@@ -80,7 +83,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 const holder = (p: AccessPath): AccessHolder => ({ principal: p.principal, via: p.via, source: p.source });
 
-export function planReport(boundary: Boundary, violations: readonly Violation[], roster = "team.yaml"): PlanReport {
+export function planReport(boundary: Boundary, violations: readonly Violation[], resources: ManagedResources, roster = "team.yaml"): PlanReport {
   const paths = accessPaths(boundary);
   const pathsOn = groupBy(paths, (p) => p.schema);
   const prodSchemas = boundary.schemas.filter((s) => s.kind === "prod");
@@ -138,6 +141,7 @@ export function planReport(boundary: Boundary, violations: readonly Violation[],
       grants: boundary.grants.length,
       memberships: boundary.memberships.length,
     },
+    resources,
     denyRules: denyRuleResult(violations),
   };
 }

@@ -7,7 +7,10 @@ import { declaredWriters } from "../../infra/audit/declared";
 import { buildBoundary } from "../../infra/boundary/build";
 import { checkBoundary } from "../../infra/boundary/rules";
 import { auditReport } from "../../infra/report/audit";
+import { declareResources } from "../../infra/platforms/declare";
 import { planReport } from "../../infra/report/plan";
+import { managedResources } from "../../infra/report/resources";
+import { shippedSettings } from "../support/shipped";
 import { loadRoster, parseRoster } from "../../infra/roster/load";
 import { formatProblem, RosterError } from "../../infra/roster/problems";
 
@@ -110,7 +113,8 @@ describe("plan and audit as child processes", () => {
   it("plan --json prints the plan report object", async () => {
     const result = await run("plan", "--json");
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), "team.yaml"));
+    const resources = managedResources(await declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml");
+    expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), resources, "team.yaml"));
   });
 
   it("audit --json prints the audit report object", async () => {

@@ -1,14 +1,18 @@
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { buildBoundary } from "../../infra/boundary/build";
 import { checkBoundary } from "../../infra/boundary/rules";
 import { planReport, type PlanReport } from "../../infra/report/plan";
 import { renderPlan } from "../../infra/report/plan-text";
+import { declareResources } from "../../infra/platforms/declare";
+import { managedResources, type ManagedResources } from "../../infra/report/resources";
 import { loadRoster } from "../../infra/roster/load";
+import { shippedSettings } from "../support/shipped";
 import { aliceWritesProdSales } from "./broken-boundaries";
 
 const boundary = buildBoundary(loadRoster(path.resolve(__dirname, "../../team.yaml")));
-const report = planReport(boundary, checkBoundary(boundary));
+const NOTHING_MANAGED: ManagedResources = { stackConfig: "Pulumi.prod.yaml", byType: [], totals: {} };
+const report = planReport(boundary, checkBoundary(boundary), NOTHING_MANAGED);
 const text = renderPlan(report);
 
 const schema = (name: string) => {
@@ -109,6 +113,7 @@ describe("plan text", () => {
       "Service accounts (2)",
       "CI schemas",
       "Totals",
+      "Resources `pulumi up` would manage (Pulumi.prod.yaml)",
       "Deny rules D1–D5: all hold",
     ]);
   });
@@ -146,14 +151,14 @@ describe("plan text", () => {
 
   it("flags a service account without a key", () => {
     const keyless = { ...boundary, principals: boundary.principals.map(({ rsaPublicKey: _key, ...p }) => p) };
-    expect(renderPlan(planReport(keyless, []))).toMatch(/svc_prod\s+prod\s+prod_writer\s+svc_prod\s+SVC_PROD\s+missing \(add rsa_public_key\)/);
+    expect(renderPlan(planReport(keyless, [], NOTHING_MANAGED))).toMatch(/svc_prod\s+prod\s+prod_writer\s+svc_prod\s+SVC_PROD\s+missing \(add rsa_public_key\)/);
   });
 });
 
 describe("plan of a boundary that breaks a deny rule (hand-built: the builder never does)", () => {
   const broken = aliceWritesProdSales(boundary);
   const violations = checkBoundary(broken);
-  const brokenReport = planReport(broken, violations);
+  const brokenReport = planReport(broken, violations, NOTHING_MANAGED);
   const brokenText = renderPlan(brokenReport);
 
   it("shows the extra writer where a reviewer looks for it", () => {
@@ -170,5 +175,27 @@ describe("plan of a boundary that breaks a deny rule (hand-built: the builder ne
     expect(brokenText).toContain(`Deny rules D1–D5: ${violations.length} violation${violations.length === 1 ? "" : "s"}`);
     expect(brokenText).toContain("  D1 only prod_writer writes to prod schemas");
     expect(brokenText).toMatch(/^ {6}prod_sales {2}dev_alice has write on prod schema prod_sales\./m);
+  });
+});
+
+describe("the resources `pulumi up` would manage, as plan lists them", () => {
+  let managed: ManagedResources;
+  beforeAll(async () => {
+    managed = managedResources(await declareResources(boundary, shippedSettings()), "Pulumi.prod.yaml");
+  });
+
+  it("counts each platform's resources by type, and the counts add up to the platform's total", () => {
+    for (const platform of ["postgres", "snowflake"] as const) {
+      const rows = managed.byType.filter((r) => r.platform === platform);
+      expect(rows.reduce((sum, r) => sum + r.count, 0)).toBe(managed.totals[platform]);
+    }
+    expect(managed.byType).toContainEqual({ platform: "postgres", type: "postgresql.Schema", count: 16 });
+    expect(managed.byType).toContainEqual({ platform: "snowflake", type: "snowflake.ServiceUser", count: 2 });
+  });
+
+  it("prints them in their own section", () => {
+    const text = renderPlan(planReport(boundary, [], managed));
+    expect(text).toMatch(/Resources `pulumi up` would manage \(Pulumi.prod.yaml\)\n\s+platform\s+type\s+count\n/);
+    expect(text).toMatch(/\n\s+postgres\s+postgresql.Schema\s+16\n/);
   });
 });
