@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { declareResources, type DeclaredResource } from "../infra/platforms/declare";
+import { errorMessages, loadStackConfig, runPulumiProgram, type ProgramRun } from "./support/pulumi-runtime";
+import { REPO_ROOT, shippedBoundary, shippedSettings } from "./support/shipped";
+
+// infra/index.ts loaded the way `pulumi up -s prod` loads it: cmd/run, ts-node, Pulumi.yaml and Pulumi.prod.yaml.
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-program-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** What must match between the real runtime and the mocks: identity, inputs and the options that protect data. */
+const comparable = (r: Pick<DeclaredResource, "type" | "name" | "inputs" | "protect" | "retainOnDelete" | "deleteBeforeReplace">) => ({
+  key: `${r.type}::${r.name}`, inputs: r.inputs, protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace,
+});
+const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+
+describe("the program under Pulumi's own Node.js runtime, with the shipped stack config", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runPulumiProgram({ programDir: REPO_ROOT, stack: "prod", config: loadStackConfig(REPO_ROOT, "prod"), dryRun: true, timeoutMs: 240_000 });
+  }, 300_000);
+
+  it("runs to completion", () => {
+    expect(run.exitCode, errorMessages(run)).toBe(0);
+  });
+
+  it("registers exactly the resources the mocks test sees, with the same inputs and options", async () => {
+    const expected = await declareResources(shippedBoundary(), shippedSettings());
+    const registered = run.resources.filter((r) => r.type !== STACK_TYPE);
+    expect(registered.map(comparable).sort(byKey)).toEqual(expected.map(comparable).sort(byKey));
+    expect(registered.length).toBeGreaterThan(150);
+  });
+
+  it("exports who writes each prod schema, each developer's schemas and the resource counts", () => {
+    expect(run.outputs.prodWriters).toEqual({
+      prod_finance: ["svc_prod (via prod_writer)"], prod_marketing: ["svc_prod (via prod_writer)"],
+      prod_product: ["svc_prod (via prod_writer)"], prod_sales: ["svc_prod (via prod_writer)"],
+    });
+    expect(run.outputs.developerSchemas).toMatchObject({ dave: ["dave_product"], erin: ["erin_finance", "erin_sales"] });
+    expect(run.outputs.resourceCounts).toEqual({ postgres: 63, snowflake: 104 });
+  });
+});
+
+describe("the program with an invalid roster", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    const roster = path.join(scratch, "team.yaml");
+    writeFileSync(roster, "domains:\n  - name: sales\ndevelopers:\n  - name: alice\n    email: not-an-email\nservice_accounts:\n  - name: svc_prod\n    purpose: prod\n");
+    const config = { ...loadStackConfig(REPO_ROOT, "prod"), "warehouse-access:roster": roster };
+    run = await runPulumiProgram({ programDir: REPO_ROOT, stack: "prod", config, dryRun: true, timeoutMs: 240_000 });
+  }, 300_000);
+
+  it("exits non-zero with the validation message plan prints", () => {
+    expect(run.exitCode).not.toBe(0);
+    expect(errorMessages(run)).toContain(`${path.join(scratch, "team.yaml")}:5:5: developers[0].email: is not a valid email address`);
+  });
+
+  it("registers nothing but the stack", () => {
+    expect(run.resources.map((r) => r.type)).toEqual([STACK_TYPE]);
+  });
+});
