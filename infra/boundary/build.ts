@@ -7,6 +7,8 @@ import type { Boundary, Membership, Principal, Role, Schema, SchemaGrant } from 
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+/** Each distinct value once, sorted: a roster list that names something twice still means it once. */
+const distinct = (values: readonly string[]): string[] => [...new Set(values)].sort();
 
 /** The boundary a valid roster declares. Sorted throughout, so roster order never shows. */
 export function buildBoundary(roster: Roster): Boundary {
@@ -34,9 +36,10 @@ export function buildBoundary(roster: Roster): Boundary {
   const schemas: Schema[] = [
     ...roster.domains.map((d): Schema => ({
       name: prodSchemaName(d.name), kind: "prod", domain: d.name, owner: null, restricted: d.restricted,
+      ...(d.restricted ? { readers: distinct(d.readers) } : {}),
     })),
     ...roster.developers.flatMap((dev) =>
-      dev.domains.map((domain): Schema => ({
+      distinct(dev.domains).map((domain): Schema => ({
         name: developerSchemaName(dev.name, domain), kind: "developer", domain, developer: dev.name,
         owner: developerRoleName(dev.name), restricted: false,
       })),
@@ -53,7 +56,7 @@ export function buildBoundary(roster: Roster): Boundary {
       { member: d.name, role: developerRoleName(d.name) },
       { member: developerRoleName(d.name), role: PROD_READER },
     ]),
-    ...restricted.flatMap((d) => d.readers.map((reader) => ({ member: developerRoleName(reader), role: restrictedReaderRoleName(d.name) }))),
+    ...restricted.flatMap((d) => distinct(d.readers).map((reader) => ({ member: developerRoleName(reader), role: restrictedReaderRoleName(d.name) }))),
     ...roster.serviceAccounts.map((a) => ({ member: a.name, role: a.purpose === "prod" ? PROD_WRITER : CI_BUILDER })),
     { member: CI_BUILDER, role: PROD_READER },
   ];

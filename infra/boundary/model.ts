@@ -30,6 +30,9 @@ export interface Schema {
   owner: RoleName | null;
   developer?: string;
   restricted: boolean;
+  /** For a restricted prod schema: the developers the roster lists as its readers, sorted. D5 checks every
+   *  read path against this list, so the boundary carries the roster's intent and not only its grants. */
+  readers?: string[];
 }
 
 /** read: use the schema and select from every table and view in it, now and later.

@@ -1,8 +1,10 @@
-import { PROD_WRITER, restrictedReaderRoleName } from "../roster/naming";
-import { accessPaths, reachableRoles } from "./access";
-import { PUBLIC, type Boundary } from "./model";
+import { PROD_WRITER, isProdSchemaName } from "../roster/naming";
+import { accessView, type AccessPath } from "./access";
+import { PUBLIC, type Boundary, type Schema } from "./model";
 
 // The deny rules D1–D5 of DESIGN.md, checked on a boundary before anything reaches a warehouse.
+// D1 and D4 look at what is granted and owned; D2, D3, D4 and D5 also follow memberships, so access handed on
+// through a chain of roles (or through PUBLIC) is caught where it lands.
 
 export type Rule = "D1" | "D2" | "D3" | "D4" | "D5";
 
@@ -21,60 +23,109 @@ export const RULES: Record<Rule, string> = {
   D5: "a restricted prod schema is readable only by its listed readers and the writer",
 };
 
+/** How an access path gets there, for a message: "directly", "through a → b", "through PUBLIC → a". */
+const how = (path: Pick<AccessPath, "via" | "source">): string => {
+  const chain = path.source === "public" ? ["PUBLIC", ...path.via] : path.via;
+  const through = chain.length > 0 ? `through ${chain.join(" → ")}` : "directly";
+  return path.source === "owner" ? `${through} (as owner)` : through;
+};
+
 export function checkBoundary(boundary: Boundary): Violation[] {
   const violations: Violation[] = [];
   const flag = (rule: Rule, subject: string, message: string) => violations.push({ rule, subject, message });
-  const prodSchemas = boundary.schemas.filter((s) => s.kind === "prod");
+  const access = accessView(boundary);
   const principal = new Map(boundary.principals.map((p) => [p.name, p]));
-  const role = new Map(boundary.roles.map((r) => [r.name, r]));
+  const schemaByName = new Map(boundary.schemas.map((s) => [s.name, s]));
+  const isProdAccount = (name: string) => {
+    const p = principal.get(name);
+    return p?.kind === "service" && p.purpose === "prod";
+  };
+  // A schema is prod when declared so or when it carries the prod_ prefix: an undeclared prod_ schema is still prod.
+  const isProd = (schema: string) => schemaByName.get(schema)?.kind === "prod" || isProdSchemaName(schema);
 
-  for (const schema of prodSchemas) {
-    if (schema.owner !== null && schema.owner !== PROD_WRITER)
+  // D1: write on prod comes from a grant or from ownership; only prod_writer may hold either (PUBLIC is D3's).
+  for (const schema of boundary.schemas)
+    if (isProd(schema.name) && schema.owner !== null && schema.owner !== PROD_WRITER)
       flag("D1", schema.name, `${schema.owner} owns prod schema ${schema.name}; an owner can write everything in it. Leave prod schemas to the provisioner and grant write to ${PROD_WRITER} only`);
-    for (const grant of boundary.grants)
-      if (grant.schema === schema.name && grant.access === "write" && grant.role !== PROD_WRITER && grant.role !== PUBLIC)
-        flag("D1", schema.name, `${grant.role} has write on prod schema ${schema.name}. Remove the grant: only ${PROD_WRITER} may write to prod schemas`);
-    for (const grant of boundary.grants)
-      if (grant.schema === schema.name && grant.role === PUBLIC)
-        flag("D3", schema.name, `PUBLIC has ${grant.access} on prod schema ${schema.name}, so every login would. Remove the grant; prod schemas revoke everything from PUBLIC`);
-  }
+  for (const grant of boundary.grants)
+    if (isProd(grant.schema) && grant.access === "write" && grant.role !== PROD_WRITER && grant.role !== PUBLIC)
+      flag("D1", grant.schema, `${grant.role} has write on prod schema ${grant.schema}. Remove the grant: only ${PROD_WRITER} may write to prod schemas`);
 
-  for (const m of boundary.memberships) {
-    if (m.role !== PROD_WRITER) continue;
-    const holder = principal.get(m.member);
-    if (holder?.kind !== "service" || holder.purpose !== "prod")
+  // D2: nobody but a prod service account is a member of prod_writer, and nobody else reaches it through a chain.
+  for (const m of boundary.memberships)
+    if (m.role === PROD_WRITER && !isProdAccount(m.member))
       flag("D2", m.member, `${m.member} is a member of ${PROD_WRITER}, which only purpose: prod service accounts may hold. Remove the membership`);
-  }
-  for (const p of boundary.principals) {
-    const chain = reachableRoles(boundary, p.name).get(PROD_WRITER);
-    if (chain && chain.length > 1 && !(p.kind === "service" && p.purpose === "prod"))
-      flag("D2", p.name, `${p.name} reaches ${PROD_WRITER} through ${chain.join(" → ")}. Break that chain of memberships`);
-  }
-
-  for (const schema of boundary.schemas.filter((s) => s.kind === "developer")) {
-    const expected = boundary.roles.find((r) => r.kind === "developer" && r.of === schema.developer)?.name;
-    if (schema.owner !== expected)
-      flag("D4", schema.name, `developer schema ${schema.name} is owned by ${schema.owner ?? "the provisioner"}, not by ${expected ?? `the role of ${schema.developer}`}. Make the developer's role its owner`);
-  }
-  for (const grant of boundary.grants) {
-    const grantee = role.get(grant.role);
-    if (grantee?.kind !== "developer" || grant.access !== "write") continue;
-    const target = boundary.schemas.find((s) => s.name === grant.schema);
-    if (target?.kind === "developer" && target.developer !== grantee.of)
-      flag("D4", grant.schema, `${grant.role} has write on ${grant.schema}, which belongs to ${target.developer}. Remove the grant: developers write only to their own schemas`);
+  const members = new Set([...boundary.principals.map((p) => p.name), ...boundary.memberships.map((m) => m.member)]);
+  for (const member of members) {
+    if (member === PROD_WRITER || isProdAccount(member)) continue;
+    const chain = access.reachable(member).get(PROD_WRITER);
+    if (chain && chain.length > 1)
+      flag("D2", member, `${member} reaches ${PROD_WRITER} through ${chain.join(" → ")}. Break that chain of memberships`);
   }
 
-  const paths = accessPaths(boundary);
-  for (const schema of prodSchemas.filter((s) => s.restricted)) {
-    const readerRole = restrictedReaderRoleName(schema.domain);
-    const allowed = new Set(boundary.memberships.filter((m) => m.role === readerRole).map((m) => m.member));
-    const listed = new Set([...allowed].map((member) => role.get(member)?.of ?? member));
-    for (const path of paths.filter((p) => p.schema === schema.name)) {
-      const who = principal.get(path.principal);
-      const isWriter = who?.kind === "service" && who.purpose === "prod" && path.via.includes(PROD_WRITER);
-      if (isWriter || (who?.kind === "developer" && listed.has(who.name) && path.via.includes(readerRole))) continue;
-      const how = path.source === "public" ? "through PUBLIC" : path.via.length > 0 ? `through ${path.via.join(" → ")}` : "directly";
-      flag("D5", schema.name, `${path.principal} can read restricted prod schema ${schema.name} ${how} but is not one of its readers. Remove that access or add ${path.principal} to the domain's readers`);
+  // D3: PUBLIC holds nothing on prod, neither by a grant nor through a role it was made a member of.
+  for (const path of access.accessOf(PUBLIC)) {
+    if (!isProd(path.schema)) continue;
+    const fix = path.via.length > 0 ? `Remove PUBLIC from ${path.via[0]}`
+      : path.source === "owner" ? "Give the schema back to the provisioner"
+        : "Remove the grant; prod schemas revoke everything from PUBLIC";
+    const through = path.via.length > 0 ? how({ ...path, source: "public" }) : how(path);
+    flag("D3", path.schema, `PUBLIC has ${path.access} on prod schema ${path.schema} ${through}, so every login does. ${fix}`);
+  }
+
+  // D4: a developer schema is owned by its developer's role, and no developer writes anyone else's schemas.
+  const developerRole = new Map(boundary.roles.filter((r) => r.kind === "developer" && r.of !== undefined).map((r) => [r.of!, r.name]));
+  const developerSchema = (name: string): Schema | undefined => {
+    const schema = schemaByName.get(name);
+    return schema?.kind === "developer" ? schema : undefined;
+  };
+  for (const schema of boundary.schemas) {
+    if (schema.kind !== "developer") continue;
+    const expected = schema.developer === undefined ? undefined : developerRole.get(schema.developer);
+    if (schema.owner !== expected || expected === undefined)
+      flag("D4", schema.name, `developer schema ${schema.name} is owned by ${schema.owner ?? "the provisioner"}, not by ${expected ?? `the role of ${schema.developer ?? "its developer"}`}. Make the developer's role its owner`);
+  }
+  const othersWrite = (developer: string | undefined, path: AccessPath): Schema | undefined => {
+    const target = path.access === "write" ? developerSchema(path.schema) : undefined;
+    return target !== undefined && target.developer !== developer ? target : undefined;
+  };
+  for (const role of boundary.roles) {
+    if (role.kind !== "developer") continue;
+    for (const path of access.accessOf(role.name)) {
+      const target = othersWrite(role.of, path);
+      // The role owning the schema itself is the owner check's finding above.
+      if (target === undefined || (path.source === "owner" && path.via.length === 0)) continue;
+      flag("D4", target.name, `${role.name} can write ${target.name}, which belongs to ${target.developer ?? "another developer"}, ${path.via.length === 0 ? "by a direct grant" : how(path)}. Remove it: developers write only to their own schemas`);
+    }
+  }
+  for (const path of access.paths()) {
+    const who = principal.get(path.principal);
+    if (who?.kind !== "developer") continue;
+    // Paths through the developer's own role are the role's findings above, and owning a schema the owner check's.
+    if (path.source !== "public" && path.via[0] === developerRole.get(who.name)) continue;
+    if (path.source === "owner" && path.via.length === 0) continue;
+    const target = othersWrite(who.name, path);
+    if (target === undefined) continue;
+    flag("D4", target.name, `${who.name} can write ${target.name}, which belongs to ${target.developer ?? "another developer"}, ${how(path)}. Remove it: developers write only to their own schemas`);
+  }
+
+  // D5: whoever can read a restricted prod schema, by any path, is one of its listed readers or a prod account.
+  const restricted = boundary.schemas.filter((s) => isProd(s.name) && s.restricted);
+  if (restricted.length > 0) {
+    const pathsOn = new Map<string, AccessPath[]>();
+    for (const path of access.paths()) {
+      const on = pathsOn.get(path.schema);
+      if (on) on.push(path);
+      else pathsOn.set(path.schema, [path]);
+    }
+    for (const schema of restricted) {
+      const listed = new Set(schema.readers ?? []);
+      const readers = listed.size > 0 ? [...listed].join(", ") : "none";
+      for (const path of pathsOn.get(schema.name) ?? []) {
+        if (isProdAccount(path.principal)) continue;
+        if (principal.get(path.principal)?.kind === "developer" && listed.has(path.principal)) continue;
+        flag("D5", schema.name, `${path.principal} can read restricted prod schema ${schema.name} ${how(path)} but is not one of its readers (${readers}). Remove that access or add ${path.principal} to the domain's readers`);
+      }
     }
   }
   return violations;
