@@ -9,7 +9,7 @@ import { SnowflakeAccess } from "./platforms/snowflake";
 import { loadRoster } from "./roster/load";
 import { RosterError } from "./roster/problems";
 import type { Roster } from "./roster/types";
-import { parseStackSettings, projectConfig, StackSettingsError, type StackSettings } from "./stack";
+import { StackSettingsError, stackSettingsFromConfig, type StackSettings } from "./stack";
 
 // roster → boundary → deny rules → one component per platform; nothing is registered until all of it holds.
 
@@ -65,7 +65,7 @@ export function provisionWarehouseAccess(boundary: Boundary, settings: StackSett
 /** Stack settings from the running Pulumi program's config (structured values arrive as JSON text). */
 export function settingsFromPulumiConfig(): StackSettings {
   const values = Object.fromEntries(
-    Object.entries(projectConfig(pulumi.runtime.allConfig())).map(([key, text]) => {
+    Object.entries(pulumi.runtime.allConfig()).map(([key, text]) => {
       try {
         return [key, JSON.parse(text)];
       } catch {
@@ -73,7 +73,7 @@ export function settingsFromPulumiConfig(): StackSettings {
       }
     }),
   );
-  return parseStackSettings(values, `Pulumi.${pulumi.getStack()}.yaml`);
+  return stackSettingsFromConfig(values, `Pulumi.${pulumi.getStack()}.yaml`);
 }
 
 /** The whole program as `pulumi up` runs it; input errors end the run cleanly, before any resource exists. */

@@ -21,6 +21,8 @@ export const stackSettings = z.strictObject({
     .strictObject({
       developerStatementTimeoutMs: z.int().positive().default(300_000),
       developerConnectionLimit: z.int().min(1).default(5),
+      /** The provider's login (`postgresql:username`); it creates CI schemas on ci_builder's behalf, so it must hold ci_builder. */
+      provisioner: z.string().optional(),
     })
     .default({ developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5 }),
   snowflake: z
@@ -42,8 +44,8 @@ export type Platform = StackSettings["platforms"][number];
 
 /** Thrown for a stack config that cannot be used; names each key and how to fix it. */
 export class StackSettingsError extends Error {
-  constructor(source: string, issues: readonly z.core.$ZodIssue[]) {
-    super(issues.map((i) => `${source}: ${PROJECT}:${i.path.map(String).join(".")}: ${i.message}`).join("\n"));
+  constructor(source: string, problems: readonly { key: string; message: string }[]) {
+    super(problems.map((p) => `${source}: ${p.key}: ${p.message}`).join("\n"));
     this.name = "StackSettingsError";
   }
 }
@@ -51,8 +53,29 @@ export class StackSettingsError extends Error {
 /** Settings from `key → value` pairs with the `warehouse-access:` prefix already removed. */
 export function parseStackSettings(values: Record<string, unknown>, source: string): StackSettings {
   const parsed = stackSettings.safeParse(values);
-  if (!parsed.success) throw new StackSettingsError(source, parsed.error.issues);
+  if (!parsed.success)
+    throw new StackSettingsError(source, parsed.error.issues.map((i) => ({ key: `${PROJECT}:${i.path.map(String).join(".")}`, message: i.message })));
   return parsed.data;
+}
+
+/**
+ * Settings from a stack's whole config (`namespace:key` → value): our keys, checked against the provider settings they
+ * depend on. The PostgreSQL provider drops a role's objects only in the database it connects to, so an offboarding
+ * would fail (or leave objects behind) unless that is the warehouse database.
+ */
+export function stackSettingsFromConfig(config: Record<string, unknown>, source: string): StackSettings {
+  const settings = parseStackSettings(projectConfig(config), source);
+  if (!settings.platforms.includes("postgres")) return settings;
+  const providerDatabase = config["postgresql:database"];
+  if (providerDatabase !== settings.database)
+    throw new StackSettingsError(source, [{
+      key: "postgresql:database",
+      message: `is ${providerDatabase === undefined ? "not set" : `"${String(providerDatabase)}"`}, but the warehouse database is "${settings.database}"; the provider must connect to it to reassign a removed role's objects. Set postgresql:database: ${settings.database}`,
+    }]);
+  const username = config["postgresql:username"];
+  return typeof username === "string" && settings.postgres.provisioner === undefined
+    ? { ...settings, postgres: { ...settings.postgres, provisioner: username } }
+    : settings;
 }
 
 /** The project's keys of a Pulumi.<stack>.yaml `config:` block, prefix removed; provider keys are not ours. */
@@ -66,5 +89,5 @@ export function projectConfig<T>(config: Record<string, T>): Record<string, T> {
 /** Settings from a Pulumi.<stack>.yaml file, for commands that run without Pulumi. */
 export function loadStackSettings(file: string): StackSettings {
   const document = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  return parseStackSettings(projectConfig(document?.config ?? {}), basename(file));
+  return stackSettingsFromConfig(document?.config ?? {}, basename(file));
 }

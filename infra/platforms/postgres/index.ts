@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import { PROD_WRITER } from "../../roster/naming";
+import { CREATED_MARKER } from "../../ci/schema";
+import { PROD_SCHEMA_PREFIX, PROD_WRITER } from "../../roster/naming";
 import type { Boundary, Principal, Schema } from "../../boundary/model";
 import { PUBLIC } from "../../boundary/model";
 import type { StackSettings } from "../../stack";
@@ -17,6 +18,40 @@ export const POSTGRES_PRIVILEGES = {
   read: { schema: ["USAGE"], tables: ["SELECT"] },
   write: { schema: ["USAGE", "CREATE"] },
 } as const;
+
+/** Where the function that creates CI schemas lives. */
+export const CI_FUNCTION_SCHEMA = "ci";
+
+/** The body of ci.create_schema(run, domain): validates, creates the schema for the CI role, stamps its creation time. */
+export function ciCreateSchemaBody(prefix: string, creator: string): string {
+  return `
+DECLARE
+  caller_path text := pg_catalog.current_setting('search_path');
+  schema_name text;
+  owner_name text;
+BEGIN
+  -- Runs as the provisioner: resolve every name in pg_catalog first, never in a schema the caller controls.
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  schema_name := '${prefix}' || run || '_' || domain;
+  IF run !~ '^[a-z0-9][a-z0-9_]*$' OR domain !~ '^[a-z][a-z0-9_]*$' OR octet_length(schema_name) > 63 THEN
+    RAISE EXCEPTION 'CI schemas are ${prefix}<run>_<domain> in lowercase letters, digits and _, at most 63 bytes: not %', schema_name
+      USING ERRCODE = 'invalid_schema_name';
+  END IF;
+  IF to_regnamespace(quote_ident('${PROD_SCHEMA_PREFIX}' || domain)) IS NULL THEN
+    RAISE EXCEPTION 'no domain %: CI schemas are made only for domains with a prod schema', domain USING ERRCODE = 'invalid_schema_name';
+  END IF;
+  SELECT pg_get_userbyid(nspowner) INTO owner_name FROM pg_namespace WHERE nspname = schema_name;
+  IF owner_name IS NULL THEN
+    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema_name, '${creator}');
+    EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
+      '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+  ELSIF owner_name <> '${creator}' THEN
+    RAISE EXCEPTION 'schema % exists and belongs to %, not ${creator}', schema_name, owner_name USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  PERFORM pg_catalog.set_config('search_path', caller_path, true);
+  RETURN schema_name;
+END`;
+}
 
 /** Grants replace their whole scope (REVOKE ALL, then GRANT); a create-before-delete replacement would revoke what it just granted. */
 const REPLACE_IN_PLACE: pulumi.CustomResourceOptions = { deleteBeforeReplace: true };
@@ -72,9 +107,10 @@ export class PostgresAccess extends pulumi.ComponentResource {
           statementTimeout: settings.postgres.developerStatementTimeoutMs,
           connectionLimit: settings.postgres.developerConnectionLimit,
         };
-      // A prod account's sessions act as the writer, so what it creates is owned by prod_writer and covered by its default privileges.
-      const writes = rolesOf.get(principal.name)?.includes(PROD_WRITER) ?? false;
-      return writes ? { ...base, assumeRole: PROD_WRITER } : base;
+      // A service account's sessions act as its role, so what it creates belongs to that role: prod tables to prod_writer
+      // (and so fall under its default privileges), CI schemas to ci_builder (and so to cleanup-ci).
+      const actsAs = [PROD_WRITER, boundary.ciSchemas.creator].find((role) => rolesOf.get(principal.name)?.includes(role));
+      return actsAs === undefined ? base : { ...base, assumeRole: actsAs };
     };
     for (const principal of boundary.principals) {
       roles.set(principal.logins.postgres, track(new postgresql.Role(principal.logins.postgres, loginArgs(principal), {
@@ -94,16 +130,45 @@ export class PostgresAccess extends pulumi.ComponentResource {
       count += this.prodSchema(schema, boundary, database, groupRole);
     }
 
-    track(new postgresql.Grant(`${database}/${boundary.ciSchemas.creator}/create-schemas`, {
-      database,
-      objectType: "database",
-      role: groupRole(boundary.ciSchemas.creator).name,
-      privileges: ["CONNECT", "CREATE"],
-    }, { parent: this, ...REPLACE_IN_PLACE }));
+    count += this.ciSchemaFunction(boundary, settings, groupRole);
 
     this.roles = roles;
     this.resourceCount = count;
     this.registerOutputs({ resourceCount: count });
+  }
+
+  /**
+   * CI creates its schemas only through ci.create_schema(run, domain), which runs as the provisioner and makes nothing
+   * but ci_<run>_<domain> for a domain that has a prod schema. CREATE on the database would also let CI create, or
+   * rename its schema to, a prod_ name (D1). `ci` has no underscore, so no developer or prod schema can take the name.
+   */
+  private ciSchemaFunction(boundary: Boundary, settings: StackSettings, groupRole: (name: string) => postgresql.Role): number {
+    const database = settings.database;
+    const creator = groupRole(boundary.ciSchemas.creator);
+    const made: pulumi.Resource[] = [];
+    const after = (): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: made.slice(-1), ...REPLACE_IN_PLACE });
+    made.push(new postgresql.Schema(CI_FUNCTION_SCHEMA, { name: CI_FUNCTION_SCHEMA, database }, { parent: this }));
+    made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/${boundary.ciSchemas.creator}/schema`, {
+      database, schema: CI_FUNCTION_SCHEMA, objectType: "schema", role: creator.name, privileges: ["USAGE"],
+    }, after()));
+    made.push(new postgresql.Function(`${CI_FUNCTION_SCHEMA}.create_schema`, {
+      database, schema: CI_FUNCTION_SCHEMA, name: "create_schema", language: "plpgsql", returns: "text",
+      securityDefiner: true, volatility: "VOLATILE",
+      args: [{ name: "run", type: "text" }, { name: "domain", type: "text" }],
+      body: ciCreateSchemaBody(boundary.ciSchemas.prefix, boundary.ciSchemas.creator),
+    }, { parent: this, dependsOn: made.slice(-1) }));
+    made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/${boundary.ciSchemas.creator}/functions`, {
+      database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: creator.name, privileges: ["EXECUTE"],
+    }, after()));
+    made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/public/functions`, {
+      database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: PUBLIC, privileges: [],
+    }, after()));
+    // CREATE SCHEMA … AUTHORIZATION ci_builder needs the function's owner to hold ci_builder (PostgreSQL 16+: SET).
+    if (settings.postgres.provisioner !== undefined)
+      made.push(new postgresql.GrantRole(`${settings.postgres.provisioner}/${boundary.ciSchemas.creator}`, {
+        role: settings.postgres.provisioner, grantRole: creator.name,
+      }, { parent: this }));
+    return made.length;
   }
 
   /** A protected prod schema and its ACL; every step that edits the same ACL waits for the one before. Returns the resources made. */

@@ -58,7 +58,9 @@ describe("PostgreSQL resources for the shipped roster", () => {
   it("retains developer schemas on delete and makes the developer's role their owner", () => {
     const schema = named("postgresql:index/schema:Schema", "alice_sales");
     expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "alice", inputs: { owner: "dev_alice" } });
-    const developerSchemas = resources.filter((r) => r.type === "postgresql:index/schema:Schema" && !r.name.startsWith("prod_"));
+    const developerSchemaNames = new Set(boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name));
+    const developerSchemas = resources.filter((r) => r.type === "postgresql:index/schema:Schema" && developerSchemaNames.has(r.name));
+    expect(developerSchemas).toHaveLength(developerSchemaNames.size);
     expect(developerSchemas.every((s) => s.retainOnDelete)).toBe(true);
   });
 
@@ -87,9 +89,19 @@ describe("PostgreSQL resources for the shipped roster", () => {
     });
   });
 
-  it("lets the CI role create schemas in the database", () => {
-    expect(named("postgresql:index/grant:Grant", "analytics/ci_builder/create-schemas").inputs)
-      .toMatchObject({ objectType: "database", role: "ci_builder", privileges: ["CONNECT", "CREATE"] });
+  it("lets CI create ci_ schemas only through ci.create_schema, never with CREATE on the database", () => {
+    expect(resources.filter((r) => r.type === "postgresql:index/grant:Grant" && r.inputs.objectType === "database")).toEqual([]);
+    expect(named("postgresql:index/function:Function", "ci.create_schema").inputs).toMatchObject({
+      schema: "ci", name: "create_schema", securityDefiner: true, language: "plpgsql",
+      args: [{ name: "run", type: "text" }, { name: "domain", type: "text" }],
+    });
+    expect(named("postgresql:index/grant:Grant", "ci/ci_builder/functions").inputs).toMatchObject({ objectType: "function", role: "ci_builder", privileges: ["EXECUTE"] });
+    expect(named("postgresql:index/grant:Grant", "ci/public/functions").inputs).toMatchObject({ objectType: "function", role: "public", privileges: [] });
+    expect(named("postgresql:index/grantRole:GrantRole", "provisioner/ci_builder").inputs).toMatchObject({ role: "provisioner", grantRole: "ci_builder" });
+  });
+
+  it("makes each service account's sessions act as its role, so what it creates belongs to that role", () => {
+    expect(named("postgresql:index/role:Role", "svc_ci").inputs).toMatchObject({ assumeRole: "ci_builder", roles: ["ci_builder"] });
   });
 
   it("stays within D·M + 5·D + 8·M + 20 resources", () => {

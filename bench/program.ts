@@ -1,0 +1,115 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import * as pulumi from "@pulumi/pulumi";
+import { buildBoundary } from "../infra/boundary/build";
+import { declareResources, declareUnderMocks, type DeclaredResource } from "../infra/platforms/declare";
+import type { Platform, StackSettings } from "../infra/stack";
+import { syntheticRoster } from "./rosters";
+
+// `npm run bench` (program part): the Pulumi program under mocks per platform, beside the SDK's own floor — the same
+// number of resources with the same plain inputs registered with no logic of ours — each in a fresh process.
+
+const SIZES = [
+  { developers: 100, domains: 20 },
+  { developers: 500, domains: 20 },
+] as const;
+const PLATFORMS: Platform[] = ["postgres", "snowflake"];
+const RATIO_TARGET = 1.25;
+
+const budget: Record<Platform, (d: number, m: number) => number> = {
+  postgres: (d, m) => d * m + 5 * d + 8 * m + 20,
+  snowflake: (d, m) => 2 * d * m + 5 * d + 10 * m + 20,
+};
+
+interface Run {
+  resources: number;
+  ms: number;
+  peakRssMb: number;
+}
+
+const settingsFor = (platform: Platform): StackSettings => ({
+  roster: "synthetic",
+  platforms: [platform],
+  database: "analytics",
+  postgres: { developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5 },
+  snowflake: { warehouses: { developers: "DEV_WH", ci: "CI_WH", prod: "PROD_WH" }, adminRole: "SYSADMIN", policySchema: "GOVERNANCE" },
+});
+
+/** A resource with no behaviour of its own: what the SDK costs per registration. */
+class BareResource extends pulumi.CustomResource {
+  constructor(type: string, name: string, inputs: Record<string, unknown>, opts: pulumi.CustomResourceOptions) {
+    super(type, name, inputs, opts);
+  }
+}
+
+const plainInputs = (inputs: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
+
+async function child(mode: "program" | "floor", platform: Platform, developers: number, domains: number): Promise<Run> {
+  const boundary = buildBoundary(syntheticRoster(developers, domains));
+  const settings = settingsFor(platform);
+  if (mode === "program") {
+    const start = performance.now();
+    const declared = await declareResources(boundary, settings);
+    return { resources: declared.length, ms: performance.now() - start, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  }
+  // The floor's inputs come from a program run in this process's parent; here they are rebuilt without timing.
+  const shapes: Pick<DeclaredResource, "type" | "inputs">[] = JSON.parse(readFileSync(process.env.BENCH_SHAPES_FILE!, "utf8"));
+  const start = performance.now();
+  const declared = await declareUnderMocks((opts) => {
+    const root = new pulumi.ComponentResource("bench:index:Root", "root", {}, opts);
+    shapes.forEach((shape, i) => new BareResource(shape.type, `r${i}`, plainInputs(shape.inputs), { parent: root }));
+  });
+  return { resources: declared.length, ms: performance.now() - start, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
+
+function inChild(mode: "program" | "floor", platform: Platform, developers: number, domains: number, env: Record<string, string> = {}): Run {
+  const result = spawnSync(process.execPath, ["--max-old-space-size=8192", "-r", "ts-node/register/transpile-only", __filename, "--child", mode, platform, String(developers), String(domains)], {
+    encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env },
+  });
+  // The SDK's exit hook may flag still-pending promises and set exit code 1 after the figures are written; the figures stand.
+  const figures = result.stdout.trim().split("\n").at(-1);
+  if (!figures?.startsWith("{")) throw new Error(`bench child ${mode} ${platform} ${developers}×${domains} failed:\n${result.stderr}`);
+  return JSON.parse(figures) as Run;
+}
+
+/** The resource types and plain inputs the program registers, for the floor to register again without our logic. */
+async function shapesOf(platform: Platform, developers: number, domains: number): Promise<string> {
+  const declared = await declareResources(buildBoundary(syntheticRoster(developers, domains)), settingsFor(platform));
+  // One fewer than declared: the floor's own root component stands in for our top-level component.
+  return JSON.stringify(declared.slice(1).map((r) => ({ type: r.type, inputs: r.inputs })));
+}
+
+async function main(): Promise<void> {
+  const [flag, mode, platform, developers, domains] = process.argv.slice(2);
+  if (flag === "--child") {
+    // A pipe would be cut short by process.exit, so the shapes go through a file.
+    if (mode === "shapes") writeFileSync(process.env.BENCH_SHAPES_FILE!, await shapesOf(platform as Platform, Number(developers), Number(domains)));
+    else process.stdout.write(`${JSON.stringify(await child(mode as "program" | "floor", platform as Platform, Number(developers), Number(domains)))}\n`);
+    process.exit(0);
+  }
+  console.log(`warehouse-access program bench: node ${process.version}, @pulumi/pulumi ${require("@pulumi/pulumi/package.json").version}, mocks; each run a fresh process`);
+  console.log(`${"roster".padEnd(8)} ${"platform".padEnd(10)} ${"resources".padStart(9)} ${"budget".padStart(7)}   ${"program".padStart(9)} ${"SDK floor".padStart(9)} ${"ratio".padStart(6)}   ${"peak RSS program / floor"}`);
+  const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-bench-"));
+  let missed = false;
+  for (const { developers, domains } of SIZES)
+    for (const platform of PLATFORMS) {
+      const program = inChild("program", platform, developers, domains);
+      const shapesFile = path.join(scratch, `${platform}-${developers}x${domains}.json`);
+      spawnSync(process.execPath, ["--max-old-space-size=8192", "-r", "ts-node/register/transpile-only", __filename, "--child", "shapes", platform, String(developers), String(domains)], {
+        env: { ...process.env, BENCH_SHAPES_FILE: shapesFile },
+      });
+      const floor = inChild("floor", platform, developers, domains, { BENCH_SHAPES_FILE: shapesFile });
+      const allowed = budget[platform](developers, domains);
+      const ratio = program.ms / floor.ms;
+      missed ||= program.resources > allowed || ratio > RATIO_TARGET;
+      console.log(`${`${developers}×${domains}`.padEnd(8)} ${platform.padEnd(10)} ${String(program.resources).padStart(9)} ${String(allowed).padStart(7)}   ${`${(program.ms / 1000).toFixed(2)} s`.padStart(9)} ${`${(floor.ms / 1000).toFixed(2)} s`.padStart(9)} ${ratio.toFixed(2).padStart(6)}   ${program.peakRssMb} MB / ${floor.peakRssMb} MB (floor: ${floor.resources} resources)`);
+    }
+  console.log(`targets: resources within budget (PostgreSQL D·M + 5·D + 8·M + 20, Snowflake 2·D·M + 5·D + 10·M + 20); program within ${RATIO_TARGET}× the SDK floor: ${missed ? "MISSED" : "met"}`);
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(missed ? 1 : 0);
+}
+
+void main();
