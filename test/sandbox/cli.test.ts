@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../support/shipped";
+import { holes, knownHoles } from "./support";
+
+// `npm run sandbox` as people run it: a child process that starts its own server, reports, and cleans up.
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const TIMEOUT = 120_000;
+
+function finished(child: ChildProcess): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+const npm = (...args: string[]) => finished(spawn("npm", ["run", "--silent", "sandbox", "--", ...args], { cwd: REPO_ROOT, env: { ...process.env, CI: "true" } }));
+
+describe("npm run sandbox", () => {
+  it("applies, attacks and audits, prints JSON, exits 1 while the known holes are open, and removes its data directory", async () => {
+    const run = await npm("--json");
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean; server: { dataDir: string; port: number };
+      attacks: { attempts: unknown[]; unexpected: Parameters<typeof holes>[0] };
+      liveAudit: { drift: number; schemas: unknown[] };
+      notes: string[];
+    };
+    expect(report.attacks.attempts).toHaveLength(1936);
+    expect(holes(report.attacks.unexpected)).toEqual(knownHoles());
+    expect(report.liveAudit.drift).toBe(0);
+    expect(report.liveAudit.schemas).toHaveLength(4);
+    expect(report.ok).toBe(knownHoles().length === 0);
+    expect(run.code).toBe(report.ok ? 0 : 1);
+    expect(report.notes.join("\n")).toMatch(/postgresql:database/);
+    expect(fs.existsSync(path.dirname(report.server.dataDir))).toBe(false);
+  }, TIMEOUT);
+
+  it("explains itself with --help and exits 2 on a roster that does not exist", async () => {
+    const help = await npm("--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--keep/);
+    expect(help.stdout).toMatch(/--roster <path>/);
+    const missing = await npm("--roster", "no-such-roster.yaml");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no-such-roster\.yaml.*does not exist/);
+  }, TIMEOUT);
+
+  it("with --keep, serves one login per principal until Ctrl-C, then removes everything", async () => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "infra/cli/sandbox.ts", "--keep"], { cwd: REPO_ROOT });
+    const done = finished(child);
+    let stdout = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    const up = new Promise<void>((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => d.toString().includes("Sandbox is up") && resolve());
+      child.on("close", () => reject(new Error(`exited before it was up:\n${stdout}`)));
+    });
+    try {
+      await up;
+      const urls = [...stdout.matchAll(/^\s+(\S+)\s+psql (postgresql:\/\/\S+)$/gm)].map((m) => ({ principal: m[1]!, url: m[2]! }));
+      expect(urls.map((u) => u.principal)).toEqual(["alice", "bob", "carol", "dave", "erin", "svc_ci", "svc_prod", "PUBLIC"]);
+      const dataDir = /data in (\S+), removed on exit/.exec(stdout)![1]!;
+      expect(fs.existsSync(dataDir)).toBe(true);
+
+      const alice = new pg.Client({ connectionString: urls.find((u) => u.principal === "alice")!.url });
+      await alice.connect();
+      try {
+        expect((await alice.query("SELECT count(*)::int AS n FROM prod_sales.sample")).rows[0]).toEqual({ n: 1 });
+        await expect(alice.query("INSERT INTO prod_sales.sample VALUES (2)")).rejects.toMatchObject({ code: "42501" });
+      } finally {
+        await alice.end();
+      }
+
+      child.kill("SIGINT");
+      const run = await done;
+      expect(run.code).toBe(knownHoles().length === 0 ? 0 : 1);
+      expect(fs.existsSync(path.dirname(dataDir))).toBe(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  }, TIMEOUT);
+});
