@@ -3,14 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import * as snowflake from "@pulumi/snowflake";
 import { buildBoundary } from "../infra/boundary/build";
 import { declareResources, declareUnderMocks, type DeclaredResource } from "../infra/platforms/declare";
 import type { Platform, StackSettings } from "../infra/stack";
 import { syntheticRoster } from "./rosters";
 
 // `npm run bench` (program part): the Pulumi program under mocks per platform, beside the SDK's own floor — the same
-// number of resources with the same plain inputs registered with no logic of ours — each in a fresh process.
+// provider resources with the same plain inputs, registered flat with no logic of ours — each in a fresh process.
 
 const SIZES = [
   { developers: 100, domains: 20 },
@@ -26,8 +28,21 @@ const budget: Record<Platform, (d: number, m: number) => number> = {
 
 interface Run {
   resources: number;
+  /** Wall time. */
   ms: number;
+  /** CPU time (user + system): steadier than wall time on a shared machine. */
+  cpuMs: number;
   peakRssMb: number;
+}
+
+/** Times `work` in wall and CPU milliseconds, with the process's peak RSS afterwards. */
+async function measured(work: () => Promise<DeclaredResource[]>): Promise<Run> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const declared = await work();
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { resources: declared.length, ms, cpuMs: (used.user + used.system) / 1000, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
 const settingsFor = (platform: Platform): StackSettings => ({
@@ -38,11 +53,16 @@ const settingsFor = (platform: Platform): StackSettings => ({
   snowflake: { warehouses: { developers: "DEV_WH", ci: "CI_WH", prod: "PROD_WH" }, adminRole: "SYSADMIN", policySchema: "GOVERNANCE" },
 });
 
-/** A resource with no behaviour of its own: what the SDK costs per registration. */
-class BareResource extends pulumi.CustomResource {
-  constructor(type: string, name: string, inputs: Record<string, unknown>, opts: pulumi.CustomResourceOptions) {
-    super(type, name, inputs, opts);
-  }
+type ResourceClass = new (name: string, args: never, opts: pulumi.CustomResourceOptions) => pulumi.Resource;
+
+/** The provider SDK's own class for a type token (its output properties are part of the SDK's cost), or a bare component. */
+function bareResource(type: string, name: string, inputs: Record<string, unknown>, parent: pulumi.Resource): pulumi.Resource {
+  const [pkg, , className] = type.split(":");
+  const providerModule = pkg === "postgresql" ? postgresql : pkg === "snowflake" ? snowflake : undefined;
+  const resourceClass = (providerModule as Record<string, unknown> | undefined)?.[className ?? ""] as ResourceClass | undefined;
+  return resourceClass
+    ? new resourceClass(name, inputs as never, { parent })
+    : new pulumi.ComponentResource(type, name, {}, { parent });
 }
 
 const plainInputs = (inputs: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
@@ -50,19 +70,13 @@ const plainInputs = (inputs: Record<string, unknown>): Record<string, unknown> =
 async function child(mode: "program" | "floor", platform: Platform, developers: number, domains: number): Promise<Run> {
   const boundary = buildBoundary(syntheticRoster(developers, domains));
   const settings = settingsFor(platform);
-  if (mode === "program") {
-    const start = performance.now();
-    const declared = await declareResources(boundary, settings);
-    return { resources: declared.length, ms: performance.now() - start, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
-  }
+  if (mode === "program") return measured(() => declareResources(boundary, settings));
   // The floor's inputs come from a program run in this process's parent; here they are rebuilt without timing.
   const shapes: Pick<DeclaredResource, "type" | "inputs">[] = JSON.parse(readFileSync(process.env.BENCH_SHAPES_FILE!, "utf8"));
-  const start = performance.now();
-  const declared = await declareUnderMocks((opts) => {
+  return measured(() => declareUnderMocks((opts) => {
     const root = new pulumi.ComponentResource("bench:index:Root", "root", {}, opts);
-    shapes.forEach((shape, i) => new BareResource(shape.type, `r${i}`, plainInputs(shape.inputs), { parent: root }));
-  });
-  return { resources: declared.length, ms: performance.now() - start, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    shapes.forEach((shape, i) => bareResource(shape.type, `r${i}`, plainInputs(shape.inputs), root));
+  }));
 }
 
 function inChild(mode: "program" | "floor", platform: Platform, developers: number, domains: number, env: Record<string, string> = {}): Run {

@@ -85,11 +85,12 @@ export class PostgresAccess extends pulumi.ComponentResource {
       const existing = roles.get(roleName);
       if (existing) return existing;
       const definition = boundary.roles.find((r) => r.name === roleName);
+      const parents = rolesOf.get(roleName) ?? [];
       const role = track(new postgresql.Role(roleName, {
         name: roleName,
         login: false,
-        roles: (rolesOf.get(roleName) ?? []).map((parent) => groupRole(parent).name),
-      }, { parent: ownerComponent(definition?.kind === "developer" ? definition.of : undefined) }));
+        roles: parents,
+      }, { parent: ownerComponent(definition?.kind === "developer" ? definition.of : undefined), dependsOn: parents.map(groupRole) }));
       roles.set(roleName, role);
       return role;
     };
@@ -99,7 +100,7 @@ export class PostgresAccess extends pulumi.ComponentResource {
       const base = {
         name: principal.logins.postgres,
         login: true,
-        roles: (rolesOf.get(principal.name) ?? []).map((r) => groupRole(r).name),
+        roles: rolesOf.get(principal.name) ?? [],
       };
       if (principal.kind === "developer")
         return {
@@ -115,6 +116,7 @@ export class PostgresAccess extends pulumi.ComponentResource {
     for (const principal of boundary.principals) {
       roles.set(principal.logins.postgres, track(new postgresql.Role(principal.logins.postgres, loginArgs(principal), {
         parent: ownerComponent(principal.kind === "developer" ? principal.name : undefined),
+        dependsOn: (rolesOf.get(principal.name) ?? []).map(groupRole),
       })));
     }
 
@@ -122,8 +124,8 @@ export class PostgresAccess extends pulumi.ComponentResource {
       track(new postgresql.Schema(schema.name, {
         name: schema.name,
         database,
-        owner: groupRole(schema.owner!).name,
-      }, { parent: ownerComponent(schema.developer), retainOnDelete: true }));
+        owner: schema.owner!,
+      }, { parent: ownerComponent(schema.developer), retainOnDelete: true, dependsOn: [groupRole(schema.owner!)] }));
     }
 
     for (const schema of boundary.schemas.filter((s) => s.kind === "prod")) {
