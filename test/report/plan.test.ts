@@ -189,13 +189,13 @@ describe("the resources `pulumi up` would manage, as plan lists them", () => {
       const rows = managed.byType.filter((r) => r.platform === platform);
       expect(rows.reduce((sum, r) => sum + r.count, 0)).toBe(managed.totals[platform]);
     }
-    expect(managed.byType).toContainEqual({ platform: "postgres", type: "postgresql.Schema", count: 16 });
+    expect(managed.byType).toContainEqual({ platform: "postgres", type: "postgresql.Schema", count: 17 });
     expect(managed.byType).toContainEqual({ platform: "snowflake", type: "snowflake.ServiceUser", count: 2 });
   });
 
   it("prints them in their own section", () => {
     const text = renderPlan(planReport(boundary, [], managed));
     expect(text).toMatch(/Resources `pulumi up` would manage \(Pulumi.prod.yaml\)\n\s+platform\s+type\s+count\n/);
-    expect(text).toMatch(/\n\s+postgres\s+postgresql.Schema\s+16\n/);
+    expect(text).toMatch(/\n\s+postgres\s+postgresql.Schema\s+17\n/);
   });
 });
