@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { YAMLError } from "yaml";
 import type { Violation } from "../boundary/rules";
 import { loadRoster } from "../roster/load";
 import { formatProblem, RosterError } from "../roster/problems";
@@ -51,8 +52,9 @@ export function readStackSettings(path: string): StackSettings | undefined {
     return loadStackSettings(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (!(error instanceof StackSettingsError) && code !== "ENOENT") throw error;
-    process.stderr.write(code === "ENOENT" ? `${path}: the stack configuration does not exist. Pass --stack-config PATH\n` : `${(error as Error).message}\n`);
+    const unreadable = error instanceof YAMLError ? `${path}: is not valid YAML: ${error.message.split("\n")[0]}` : undefined;
+    if (!(error instanceof StackSettingsError) && code !== "ENOENT" && unreadable === undefined) throw error;
+    process.stderr.write(code === "ENOENT" ? `${path}: the stack configuration does not exist. Pass --stack-config PATH\n` : `${unreadable ?? (error as Error).message}\n`);
     process.exitCode = ExitCode.invalidInput;
     return undefined;
   }

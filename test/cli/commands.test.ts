@@ -123,6 +123,15 @@ describe("plan and audit as child processes", () => {
     expect(JSON.parse(result.stdout)).toEqual(auditReport(declaredWriters(shipped), checkBoundary(shipped), "team.yaml"));
   });
 
+  it("plan exits 2 and names the file when the stack configuration is not YAML", async () => {
+    const file = path.join(scratch, "Pulumi.broken.yaml");
+    writeFileSync(file, "config: [\n");
+    const result = await run("plan", "--stack-config", file);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${file}: is not valid YAML:`);
+  });
+
   it("plan --roster reads another file", async () => {
     const file = path.join(scratch, "two-people.yaml");
     writeFileSync(file, `domains:
