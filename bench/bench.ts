@@ -9,8 +9,8 @@ import { renderAudit, auditReport } from "../infra/report/audit";
 import { planReport } from "../infra/report/plan";
 import { renderPlan } from "../infra/report/plan-text";
 import { parseRoster } from "../infra/roster/load";
-import { snowflakeName } from "../infra/roster/naming";
 import type { Roster } from "../infra/roster/types";
+import { syntheticRoster } from "./rosters";
 
 // `npm run bench`: how long a large roster takes and how much memory it needs, each size and phase in a fresh process
 // so one measurement's heap never inflates the next one's peak.
@@ -35,34 +35,6 @@ interface Measurement {
   startRssMb: number;
   peakRssMb: number;
   counts: string;
-}
-
-/** A roster shaped like a large team: every tenth domain restricted to every seventh developer, everyone on every domain they may read. */
-function syntheticRoster(developerCount: number, domainCount: number): Roster {
-  const developerNames = Array.from({ length: developerCount }, (_, i) => `u${String(i).padStart(4, "0")}`);
-  const domains = Array.from({ length: domainCount }, (_, i) => {
-    const restricted = i % 10 === 9;
-    return {
-      name: `domain${String(i).padStart(2, "0")}`,
-      description: `Synthetic domain ${i}`,
-      restricted,
-      readers: restricted ? developerNames.filter((_, d) => d % 7 === 0) : [],
-    };
-  });
-  return {
-    domains,
-    developers: developerNames.map((name) => ({
-      name,
-      email: `${name}@acme.example`,
-      domains: domains.filter((d) => !d.restricted || d.readers.includes(name)).map((d) => d.name),
-      snowflakeUser: snowflakeName(name),
-      postgresLogin: name,
-    })),
-    serviceAccounts: [
-      { name: "svc_prod", purpose: "prod", snowflakeUser: "SVC_PROD", postgresLogin: "svc_prod" },
-      { name: "svc_ci", purpose: "ci", snowflakeUser: "SVC_CI", postgresLogin: "svc_ci" },
-    ],
-  };
 }
 
 /** The same roster as team.yaml text, developers without `domains` so the default (every readable domain) applies. */

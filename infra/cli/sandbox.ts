@@ -6,7 +6,7 @@ import { checkBoundary } from "../boundary/rules";
 import { declareResources } from "../platforms/declare";
 import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
-import { runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
+import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
 import type { AppliedStatement } from "../sandbox/apply";
 import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
 import { ExitCode, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
@@ -40,6 +40,7 @@ const stderr = (line: string) => process.stderr.write(`${line}\n`);
 
 function notesFor(boundary: Boundary, database: string, provider: { database: string }, seeded: Seeded): string[] {
   const notes: string[] = [];
+  // Unreachable through a stack that names postgres (stack.ts refuses the mismatch), but the sandbox also runs stacks that do not.
   if (provider.database !== database)
     notes.push(
       `postgresql:database is ${JSON.stringify(provider.database)}${provider.database === "postgres" ? " (unset: the provider's default, unless PGDATABASE says otherwise)" : ""}, ` +
@@ -76,8 +77,9 @@ function renderLiveAudit(audit: LiveAudit | { error: string }): string {
 function renderReport(report: SandboxReport): string {
   const out: string[] = [
     `Sandbox: PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}, database ${report.server.database} (data in ${report.server.dataDir}, removed on exit)`,
-    `Applied ${report.applied.resources} resources with ${report.applied.statements} statements as ${report.provider.username}, the SQL terraform-provider-postgresql issues.`,
-    `Seeded: a table in every schema, made by its real creator; the prod account's sessions act as ${report.seeded.prodSessionRole ?? "(no prod account)"}.`,
+    `Applied ${report.applied.resources} resources with ${report.applied.statements} statements as ${report.provider.username}, connected to ${report.provider.database} (postgresql:username, postgresql:database), the SQL terraform-provider-postgresql issues.`,
+    `Seeded: a table in every schema, made by its real creator; the prod account's sessions act as ${report.seeded.prodSessionRole ?? "(no prod account)"}` +
+      (report.seeded.ciSchema ? `; CI's ${report.seeded.ciSchema.name} came from ${CI_CREATE_SCHEMA}, owned by ${report.seeded.ciSchema.owner}.` : "."),
   ];
   if (report.applied.sql) out.push("", "SQL applied:", ...report.applied.sql.map((s) => `  ${s}`));
   out.push("", renderMatrix(report.attacks).trimEnd(), "", renderLiveAudit(report.liveAudit).trimEnd());

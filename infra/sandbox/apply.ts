@@ -1,6 +1,6 @@
 // A faithful stand-in for terraform-provider-postgresql, not a second provisioning engine: it applies only what the program registered.
-// SQL per resource type as in cyrilgdn/terraform-provider-postgresql (resource_postgresql_{role,schema,grant,default_privileges}.go),
-// steps in Pulumi's order and diff. Left out on purpose: advisory locks (one resource at a time here) and the temporary
+// SQL per resource type as in cyrilgdn/terraform-provider-postgresql (resource_postgresql_{role,schema,grant,default_privileges,
+// grant_role,function}.go), steps in Pulumi's order and diff; any other resource type is refused, never guessed. Left out on purpose: advisory locks (one resource at a time here) and the temporary
 // self-grants a non-superuser provisioner needs (withRolesGranted), hence the superuser connection it insists on.
 
 import type pg from "pg";
@@ -12,6 +12,7 @@ export const RESOURCE_TYPES = {
   grant: "postgresql:index/grant:Grant",
   defaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
   grantRole: "postgresql:index/grantRole:GrantRole",
+  function: "postgresql:index/function:Function",
 } as const;
 
 const SUPPORTED: ReadonlySet<string> = new Set(Object.values(RESOURCE_TYPES));
@@ -350,13 +351,83 @@ export function defaultPrivilegesApplyStatements(inputs: Record<string, unknown>
 
 // ---------------------------------------------------------------- GrantRole
 
+/** resourcePostgreSQLGrantRoleCreate: revoke the membership, then grant it, so the admin option is exactly as declared. */
 export function grantRoleCreateStatements(inputs: Record<string, unknown>): string[] {
   const admin = bool(inputs, "withAdminOption", false) ? " WITH ADMIN OPTION" : "";
-  return [`GRANT ${quoteIdentifier(str(inputs, "grantRole"))} TO ${quoteIdentifier(str(inputs, "role"))}${admin}`];
+  return [...grantRoleDeleteStatements(inputs), `GRANT ${quoteIdentifier(str(inputs, "grantRole"))} TO ${quoteIdentifier(str(inputs, "role"))}${admin}`];
 }
 
 export function grantRoleDeleteStatements(inputs: Record<string, unknown>): string[] {
   return [`REVOKE ${quoteIdentifier(str(inputs, "grantRole"))} FROM ${quoteIdentifier(str(inputs, "role"))}`];
+}
+
+// ---------------------------------------------------------------- Function
+
+interface FunctionArgSpec {
+  name: string;
+  type: string;
+  mode: string;
+  default: string;
+}
+
+/** PGFunction.FromResourceData: the provider's defaults (schema public, plpgsql, arg mode IN, returns the OUT type or void). */
+function functionSpec(inputs: Record<string, unknown>) {
+  const rawArgs = Array.isArray(inputs.args) ? (inputs.args as Record<string, unknown>[]) : [];
+  const args: FunctionArgSpec[] = rawArgs.map((a) => ({ name: str(a, "name"), type: str(a, "type"), mode: str(a, "mode", "IN"), default: str(a, "default") }));
+  const out = args.filter((a) => a.mode.toUpperCase() === "OUT").pop();
+  return {
+    database: str(inputs, "database"),
+    schema: str(inputs, "schema", "public") || "public",
+    name: str(inputs, "name"),
+    args,
+    returns: str(inputs, "returns") || (out ? out.type : "void"),
+    language: str(inputs, "language") || "plpgsql",
+    body: normalizeFunctionBody(str(inputs, "body")),
+    volatility: str(inputs, "volatility") || "VOLATILE",
+    parallel: str(inputs, "parallel") || "UNSAFE",
+    securityDefiner: bool(inputs, "securityDefiner", false),
+    strict: bool(inputs, "strict", false),
+    dropCascade: bool(inputs, "dropCascade", false),
+  };
+}
+
+/** normalizeFunctionBody: a body given with its `$tag$ ... $tag$` wrapper loses it (Go's (?si) regexp, same greedy semantics). */
+export function normalizeFunctionBody(body: string): string {
+  const match = /^.*\$[a-zA-Z]*\$\s(.*)\s\$[a-zA-Z]*\$.*$/is.exec(body);
+  return match ? match[1]! : body;
+}
+
+function validateFunction(f: ReturnType<typeof functionSpec>): void {
+  if (!["VOLATILE", "STABLE", "IMMUTABLE"].includes(f.volatility)) throw new Error(`expected volatility to be one of [VOLATILE STABLE IMMUTABLE], got ${f.volatility}`);
+  if (!["UNSAFE", "RESTRICTED", "SAFE"].includes(f.parallel)) throw new Error(`expected parallel to be one of [UNSAFE RESTRICTED SAFE], got ${f.parallel}`);
+  if (f.name === "") throw new Error("function name is required");
+}
+
+/** createFunction: CREATE FUNCTION on create, CREATE OR REPLACE on update (spacing as the provider writes it); defaults left unsaid. */
+export function functionCreateStatements(inputs: Record<string, unknown>, replace = false): string[] {
+  const f = functionSpec(inputs);
+  validateFunction(f);
+  const args = f.args.map((a) => `\n    ${a.mode === "" ? "" : `${a.mode} `}${a.name === "" ? "" : `${a.name} `}${a.type}${a.default === "" ? "" : ` DEFAULT ${a.default}`}`);
+  return [
+    `CREATE ${replace ? " OR REPLACE " : ""}FUNCTION ${quoteIdentifier(f.schema)}.${quoteIdentifier(f.name)} (${args.join(",")}${args.length > 0 ? "\n" : ""})` +
+      `\nRETURNS ${f.returns}\nLANGUAGE ${f.language}` +
+      (f.volatility !== "VOLATILE" ? `\n${f.volatility}` : "") +
+      (f.securityDefiner ? "\nSECURITY DEFINER" : "") +
+      (f.parallel !== "UNSAFE" ? `\nPARALLEL ${f.parallel}` : "") +
+      (f.strict ? "\nSTRICT" : "") +
+      `\nAS $function$${f.body}$function$;`,
+  ];
+}
+
+/** The function's id as quoteSignature makes it: quoted schema and name, the non-OUT argument types as written. */
+export function functionSignature(inputs: Record<string, unknown>): string {
+  const f = functionSpec(inputs);
+  const types = f.args.filter((a) => (a.mode || "IN").toUpperCase() !== "OUT").map((a) => a.type);
+  return `${quoteIdentifier(f.schema)}.${quoteIdentifier(f.name)}(${types.join(",")})`;
+}
+
+export function functionDeleteStatements(inputs: Record<string, unknown>): string[] {
+  return [`DROP FUNCTION IF EXISTS ${functionSignature(inputs)} ${functionSpec(inputs).dropCascade ? "CASCADE" : "RESTRICT"}`];
 }
 
 // ---------------------------------------------------------------- the plan: Pulumi's diff and order
@@ -368,6 +439,8 @@ const FORCE_NEW: Record<string, readonly string[]> = {
   [RESOURCE_TYPES.grant]: ["role", "database", "schema", "objectType", "objects", "columns", "withGrantOption"],
   [RESOURCE_TYPES.defaultPrivileges]: ["role", "database", "owner", "forAllRoles", "schema", "objectType", "withGrantOption"],
   [RESOURCE_TYPES.grantRole]: ["role", "grantRole", "withAdminOption"],
+  // The body, volatility, security, strictness and parallel safety change in place (CREATE OR REPLACE); the signature cannot.
+  [RESOURCE_TYPES.function]: ["schema", "name", "args", "language", "returns", "database"],
 };
 
 export interface PlannedStep {
@@ -396,6 +469,8 @@ function references(resource: DeclaredResource): { roles: string[]; schemas: str
       return { roles: [...role("owner"), ...role("role")], schemas: [str(i, "schema")] };
     case RESOURCE_TYPES.grantRole:
       return { roles: [...role("role"), ...role("grantRole")], schemas: [] };
+    case RESOURCE_TYPES.function:
+      return { roles: [], schemas: [str(i, "schema", "public") || "public"] };
     default:
       return { roles: [], schemas: [] };
   }
@@ -477,7 +552,8 @@ export function planSteps(next: readonly DeclaredResource[], previous: readonly 
   }
 
   const removed = dependencyOrder(previous).filter((r) => !nextKeys.has(keyOf(r)));
-  for (const resource of [...deleteLater, ...removed.reverse()]) {
+  for (const resource of deleteLater) steps.push({ operation: "delete", resource, reason: "replace" });
+  for (const resource of removed.reverse()) {
     if (resource.protect) throw new Error(`${resource.name}: removing it would delete it, and it is protected (D6)`);
     steps.push({ operation: "delete", resource, reason: "delete" });
   }
@@ -568,6 +644,9 @@ async function statementsFor(step: PlannedStep, db: pg.Client, username: string)
       if (operation === "create") return grantRoleCreateStatements(inputs);
       if (operation === "delete") return grantRoleDeleteStatements(inputs);
       return [...grantRoleDeleteStatements(step.before!.inputs), ...grantRoleCreateStatements(inputs)];
+    case RESOURCE_TYPES.function:
+      if (operation === "delete") return functionDeleteStatements(inputs);
+      return functionCreateStatements(inputs, operation === "update");
     default:
       throw new Error(`the sandbox applier does not know ${resource.type}`);
   }

@@ -8,11 +8,18 @@
 // COPY ... FROM STDIN needs no copy-stream library: the server checks INSERT on the table before it asks for data, and
 // node-postgres answers that request with CopyFail, which the server reports as 57014 "COPY from stdin failed". So 42501
 // means refused, and 57014 means the server accepted the COPY and was waiting for rows.
+//
+// CI makes schemas only through ci.create_schema(run, domain), a SECURITY DEFINER function that runs as the provisioner.
+// Besides the plain call, every principal tries to abuse it: crafted run and domain values (its own refusals, SQLSTATE
+// 3F000, count as "denied" for those attempts only), and a search_path hijack that plants look-alikes of every function,
+// operator and catalog relation the body uses, then checks that none of them ran inside the call.
 
 import type pg from "pg";
 import { accessOf, accessPaths, reachableRoles, type AccessPath } from "../boundary/access";
 import { PUBLIC, type Boundary } from "../boundary/model";
-import { PROD_WRITER } from "../roster/naming";
+import { CREATED_MARKER } from "../ci/schema";
+import { CI_FUNCTION_SCHEMA } from "../platforms/postgres";
+import { ciSchemaName, PROD_WRITER } from "../roster/naming";
 import { quoteIdentifier as q } from "./apply";
 
 export type Outcome = "allowed" | "denied" | "error";
@@ -21,17 +28,29 @@ export const SCHEMA_ACTIONS = [
   "select", "create_table", "create_view", "insert", "update", "delete", "truncate", "drop_table", "alter_table",
   "grant_table", "create_trigger", "copy_from_stdin", "rename_schema", "drop_schema",
 ] as const;
-export const DATABASE_ACTIONS = ["create_prod_schema", "create_ci_schema", "set_role_writer", "grant_writer_to_self"] as const;
+export const DATABASE_ACTIONS = [
+  "create_prod_schema", "create_ci_schema_directly", "create_ci_schema", "ci_schema_injected_run", "ci_schema_traversal_domain",
+  "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name", "ci_schema_search_path_hijack",
+  "set_role_writer", "grant_writer_to_self",
+] as const;
+/** The attempts on ci.create_schema that must never make anything but a ci_<run>_<domain> schema for a known domain. */
+export const CI_FUNCTION_ABUSES = [
+  "ci_schema_injected_run", "ci_schema_traversal_domain", "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name",
+  "ci_schema_search_path_hijack",
+] as const satisfies readonly DatabaseAction[];
 export type SchemaAction = (typeof SCHEMA_ACTIONS)[number];
 export type DatabaseAction = (typeof DATABASE_ACTIONS)[number];
+/** The function CI creates its schemas with, schema-qualified. */
+export const CI_CREATE_SCHEMA = `${CI_FUNCTION_SCHEMA}.create_schema`;
 export type Action = SchemaAction | DatabaseAction;
 
 /** Column headings of the printed matrix. */
 export const ACTION_LABELS: Record<Action, string> = {
   select: "SEL", create_table: "CTAB", create_view: "CVIEW", insert: "INS", update: "UPD", delete: "DEL", truncate: "TRUNC",
   drop_table: "DTAB", alter_table: "ATAB", grant_table: "GRANT", create_trigger: "TRIG", copy_from_stdin: "COPY",
-  rename_schema: "RNSCH", drop_schema: "DSCH", create_prod_schema: "CPROD", create_ci_schema: "CCI", set_role_writer: "SETW",
-  grant_writer_to_self: "GRW",
+  rename_schema: "RNSCH", drop_schema: "DSCH", create_prod_schema: "CPROD", create_ci_schema_directly: "CCIDIR", create_ci_schema: "CCI",
+  ci_schema_injected_run: "FINJ", ci_schema_traversal_domain: "FTRAV", ci_schema_unknown_domain: "FUNK", ci_schema_null_run: "FNULL",
+  ci_schema_long_name: "FLONG", ci_schema_search_path_hijack: "FHIJK", set_role_writer: "SETW", grant_writer_to_self: "GRW",
 };
 
 export interface Attempt {
@@ -89,20 +108,40 @@ interface Context {
   holding: Holding;
   reachesWriter: boolean;
   createsSchemas: boolean;
+  /** The CI role, which alone may own ci_ schemas. */
+  creator: string;
+  /** A domain with a prod schema: what a legitimate ci.create_schema call names. */
+  domain: string;
+  /** A schema this principal may create objects in, where it plants its look-alikes; none for PUBLIC. */
+  plantIn: string | undefined;
+}
+
+/** What a statement that succeeded actually did: `took` false means it was accepted without the effect tried for. */
+interface Effect {
+  took: boolean;
+  detail?: string;
 }
 
 interface ActionSpec {
   sql(c: Context): string;
   /** The boundary's answer: may this principal do this here? */
   expect(c: Context): boolean;
-  /** For statements that may succeed without effect (a GRANT without grant option only warns): did it change anything? */
-  effect?(client: pg.Client, c: Context, baseline: Baseline): Promise<boolean>;
+  /** SQLSTATEs besides 42501 that mean "refused" for this attempt: ci.create_schema's own validation errors. */
+  refusals?: readonly string[];
+  /** For statements that may succeed without (or with another) effect: a GRANT without grant option only warns. */
+  effect?(client: pg.Client, c: Context, baseline: Baseline): Promise<Effect>;
 }
 
 interface Baseline {
   tableAcl: Map<number, string | null>;
   writerMembers: number;
+  schemas: number;
 }
+
+/** ci.create_schema's refusal of a name or domain (ERRCODE invalid_schema_name). */
+const FUNCTION_REFUSED = "3F000";
+
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 const t = (c: Context) => `${q(c.schema)}.${q(c.table)}`;
 const write = (c: Context) => c.holding.write;
@@ -120,8 +159,9 @@ const SPECS: Record<Action, ActionSpec> = {
   grant_table: {
     sql: (c) => `GRANT INSERT ON TABLE ${t(c)} TO PUBLIC`,
     expect: write,
-    effect: async (client, c, baseline) =>
-      (await client.query<{ acl: string | null }>(`SELECT relacl::text AS acl FROM pg_class WHERE oid = ${c.tableOid}`)).rows[0]?.acl !== baseline.tableAcl.get(c.tableOid),
+    effect: async (client, c, baseline) => ({
+      took: (await client.query<{ acl: string | null }>(`SELECT relacl::text AS acl FROM pg_class WHERE oid = ${c.tableOid}`)).rows[0]?.acl !== baseline.tableAcl.get(c.tableOid),
+    }),
   },
   create_trigger: {
     sql: (c) => `CREATE TRIGGER sandbox_attack BEFORE UPDATE ON ${t(c)} FOR EACH ROW EXECUTE FUNCTION pg_catalog.suppress_redundant_updates_trigger()`,
@@ -131,17 +171,137 @@ const SPECS: Record<Action, ActionSpec> = {
   // Renaming a prod schema, or any schema into prod_, writes prod (D1): only the provisioner may, and it is no principal.
   rename_schema: { sql: (c) => `ALTER SCHEMA ${q(c.schema)} RENAME TO prod_sandbox_renamed`, expect: () => false },
   drop_schema: { sql: (c) => `DROP SCHEMA ${q(c.schema)} CASCADE`, expect: (c) => c.holding.owner },
-  // The boundary lets its CI creator role make schemas with the CI prefix, and nobody make prod_ ones.
+  // Nobody creates schemas directly: prod_ ones are the provisioner's, ci_ ones come only from ci.create_schema (D1).
   create_prod_schema: { sql: () => "CREATE SCHEMA prod_sandbox_attack", expect: () => false },
-  create_ci_schema: { sql: () => "CREATE SCHEMA ci_sandbox_attack", expect: (c) => c.createsSchemas },
+  create_ci_schema_directly: { sql: () => "CREATE SCHEMA ci_sandbox_attack_directly", expect: () => false },
+  // The boundary lets its CI creator role make ci_<run>_<domain> schemas, owned by that role and stamped with their creation time.
+  create_ci_schema: {
+    sql: (c) => `SELECT ${CI_CREATE_SCHEMA}('sandbox_attack', ${literal(c.domain)})`,
+    expect: (c) => c.createsSchemas,
+    effect: async (client, c) => {
+      const name = ciSchemaName("sandbox_attack", c.domain);
+      const found = await client.query<{ owner: string; comment: string | null }>(
+        "SELECT nspowner::regrole::text AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_catalog.pg_namespace WHERE nspname = $1",
+        [name],
+      );
+      const row = found.rows[0];
+      if (row === undefined) return { took: false, detail: `returned, but ${name} does not exist` };
+      if (row.owner !== c.creator || !row.comment?.startsWith(CREATED_MARKER))
+        return { took: false, detail: `${name} is owned by ${row.owner} with comment ${JSON.stringify(row.comment)}, not ${c.creator} with a creation marker` };
+      return { took: true };
+    },
+  },
+  // A quote cannot reach the SQL: run is a value, checked against the naming rule before it is formatted with %I.
+  ci_schema_injected_run: {
+    sql: (c) => `SELECT ${CI_CREATE_SCHEMA}(${literal(`x', ${literal(c.domain)}); CREATE SCHEMA prod_sandbox_attack; --`)}, ${literal(c.domain)})`,
+    expect: () => false,
+    refusals: [FUNCTION_REFUSED],
+    effect: madeNoSchema,
+  },
+  ci_schema_traversal_domain: { sql: () => `SELECT ${CI_CREATE_SCHEMA}('x', '../prod_sandbox_attack')`, expect: () => false, refusals: [FUNCTION_REFUSED], effect: madeNoSchema },
+  ci_schema_unknown_domain: { sql: () => `SELECT ${CI_CREATE_SCHEMA}('x', 'sandbox_no_such_domain')`, expect: () => false, refusals: [FUNCTION_REFUSED], effect: madeNoSchema },
+  // NULL slips past the body's regex checks (NULL !~ ... is NULL, not true); only format('%I', NULL) then refuses it (22004).
+  ci_schema_null_run: { sql: (c) => `SELECT ${CI_CREATE_SCHEMA}(NULL, ${literal(c.domain)})`, expect: () => false, refusals: [FUNCTION_REFUSED, "22004"], effect: madeNoSchema },
+  // Over 63 bytes PostgreSQL would truncate the name, so two runs could share a schema.
+  ci_schema_long_name: { sql: (c) => `SELECT ${CI_CREATE_SCHEMA}(${literal("9".repeat(64))}, ${literal(c.domain)})`, expect: () => false, refusals: [FUNCTION_REFUSED], effect: madeNoSchema },
+  // "Allowed" would mean: code the caller planted ran inside ci.create_schema, that is, with the provisioner's rights.
+  ci_schema_search_path_hijack: {
+    sql: (c) => hijackScript(c),
+    expect: () => false,
+    effect: async (client, c) => {
+      if (c.plantIn === undefined) return { took: false, detail: "nothing planted: the call itself went through" };
+      const log = await client.query<{ phase: string; role: string; trap: string }>(`SELECT phase, role, trap FROM ${q(c.plantIn)}.${HIJACK_LOG}`);
+      const armed = new Set(log.rows.filter((r) => r.phase === "control").map((r) => r.trap));
+      const unarmed = TRAP_NAMES.filter((t) => !armed.has(t));
+      // A look-alike that does not even catch the caller's own unqualified call proves nothing about the function.
+      if (unarmed.length > 0) throw new Error(`planted look-alikes that did not intercept the caller's own calls: ${unarmed.join(", ")}`);
+      const ran = log.rows.filter((r) => r.phase === "call");
+      if (ran.length > 0) return { took: true, detail: `ran ${[...new Set(ran.map((r) => `${r.trap} as ${r.role}`))].join(", ")}` };
+      return { took: false, detail: `ran none of the ${TRAP_NAMES.length} look-alikes, each of which intercepted the caller's own calls` };
+    },
+  },
   set_role_writer: { sql: () => `SET ROLE ${q(PROD_WRITER)}`, expect: (c) => c.reachesWriter },
   grant_writer_to_self: {
     sql: (c) => `GRANT ${q(PROD_WRITER)} TO ${q(c.login)}`,
     // The boundary gives nobody ADMIN on the writer role.
     expect: () => false,
-    effect: async (client, _c, baseline) => (await writerMembers(client)) !== baseline.writerMembers,
+    effect: async (client, _c, baseline) => ({ took: (await writerMembers(client)) !== baseline.writerMembers }),
   },
 };
+
+/** The table the planted look-alikes write to: phase (control, call), the role they ran as, and which one ran. */
+const HIJACK_LOG = "sandbox_hijack_log";
+
+/**
+ * Look-alikes of what ci.create_schema's body calls unqualified, each logging itself and then doing the real thing:
+ * [name, signature, returns, the real call]. Operators get a function of their own; pg_namespace gets a temporary view,
+ * since pg_temp comes before everything for relations unless a path says otherwise. (AT TIME ZONE calls pg_catalog.timezone
+ * by its qualified name, so no look-alike can catch it.)
+ */
+const TRAP_FUNCTIONS: readonly [string, string, string, string][] = [
+  ["quote_ident", "text", "text", "pg_catalog.quote_ident($1)"],
+  ["to_regnamespace", "text", "regnamespace", "pg_catalog.to_regnamespace($1)"],
+  ["octet_length", "text", "integer", "pg_catalog.octet_length($1)"],
+  ["pg_get_userbyid", "oid", "name", "pg_catalog.pg_get_userbyid($1)"],
+  ["format", "text, text, text", "text", "pg_catalog.format($1, $2, $3)"],
+  ["now", "", "timestamptz", "pg_catalog.now()"],
+  ["to_char", "timestamp, text", "text", "pg_catalog.to_char($1, $2)"],
+  ["current_setting", "text", "text", "pg_catalog.current_setting($1)"],
+  ["set_config", "text, text, boolean", "text", "pg_catalog.set_config($1, $2, $3)"],
+];
+/** [operator, left, right, trap function name, the real function]. */
+const TRAP_OPERATORS: readonly [string, string, string, string, string][] = [
+  ["||", "text", "text", "trap_textcat", "pg_catalog.textcat"],
+  ["!~", "text", "text", "trap_textregexne", "pg_catalog.textregexne"],
+  ["=", "name", "text", "trap_nameeqtext", "pg_catalog.nameeqtext"],
+  ["<>", "text", "text", "trap_textne", "pg_catalog.textne"],
+  [">", "integer", "integer", "trap_int4gt", "pg_catalog.int4gt"],
+];
+const TRAP_NAMES = [...TRAP_FUNCTIONS.map((t) => t[0]), ...TRAP_OPERATORS.map((t) => t[0]), "pg_namespace"];
+
+/** The caller's own unqualified calls of every look-alike, under the hijacking path: each must log itself, or the trap is not set. */
+const TRAP_CONTROL = [
+  "quote_ident('x')", "to_regnamespace('x')", "octet_length('x'::text)", "pg_get_userbyid(10)", "format('%s %s', 'a'::text, 'b')",
+  "now()", "to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY')", "current_setting('search_path')", "set_config('sandbox.unused', 'x', true)",
+  "'a'::text || 'b'::text", "'a'::text !~ 'b'", "'a'::name = 'b'::text", "'a'::text <> 'b'", "1 > 2", "(SELECT count(*) FROM pg_namespace)",
+];
+
+/** Plants the look-alikes in the principal's own schema, puts that schema before pg_catalog, proves they bite, then calls the function. */
+function hijackScript(c: Context): string {
+  const call = `SELECT ${CI_CREATE_SCHEMA}('sandbox_attack_hijack', ${literal(c.domain)})`;
+  if (c.plantIn === undefined) return `SET LOCAL search_path = pg_catalog; ${call}`;
+  const s = q(c.plantIn);
+  const log = (trap: string) => `SELECT ${s}.trap_log(${literal(trap)});`;
+  return [
+    `CREATE TABLE ${s}.${HIJACK_LOG} (phase text, role text, trap text)`,
+    `CREATE FUNCTION ${s}.trap_log(trap text) RETURNS void LANGUAGE sql AS $trap$ INSERT INTO ${s}.${HIJACK_LOG} VALUES (pg_catalog.current_setting('sandbox.phase', true), CURRENT_USER, trap) $trap$`,
+    ...TRAP_FUNCTIONS.map(([name, args, returns, real]) =>
+      `CREATE FUNCTION ${s}.${name}(${args}) RETURNS ${returns} LANGUAGE sql AS $trap$ ${log(name)} SELECT ${real} $trap$`),
+    ...TRAP_OPERATORS.flatMap(([op, left, right, fn, real]) => [
+      `CREATE FUNCTION ${s}.${fn}(${left}, ${right}) RETURNS ${op === "||" ? "text" : "boolean"} LANGUAGE sql AS $trap$ ${log(op)} SELECT ${real}($1, $2) $trap$`,
+      `CREATE OPERATOR ${s}.${op} (LEFTARG = ${left}, RIGHTARG = ${right}, FUNCTION = ${s}.${fn})`,
+    ]),
+    `CREATE TEMPORARY VIEW pg_namespace AS SELECT n.* FROM pg_catalog.pg_namespace n, LATERAL ${s}.trap_log('pg_namespace') t`,
+    `SET LOCAL search_path = ${s}, pg_catalog`,
+    `SET LOCAL sandbox.phase = 'control'`,
+    `SELECT ${TRAP_CONTROL.join(", ")}`,
+    `SET LOCAL sandbox.phase = 'call'`,
+    call,
+    `SET LOCAL sandbox.phase = 'after'`,
+  ].join(";\n");
+}
+
+async function schemaCount(client: pg.Client): Promise<number> {
+  // Temporary schemas come and go with backends, not with attempts.
+  const sql = "SELECT count(*) AS n FROM pg_catalog.pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'";
+  return Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
+}
+
+/** A crafted call that returns without raising (were the function made STRICT, say) fails only if it made a schema. */
+async function madeNoSchema(client: pg.Client, _c: Context, baseline: Baseline): Promise<Effect> {
+  const made = (await schemaCount(client)) !== baseline.schemas;
+  return made ? { took: true, detail: "returned, and a schema was created" } : { took: false, detail: "returned without creating a schema" };
+}
 
 async function writerMembers(client: pg.Client): Promise<number> {
   const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_auth_members WHERE roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [PROD_WRITER]);
@@ -182,7 +342,7 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
   const oidOf = new Map(oids.rows.map((r) => [r.schema, r.oid]));
   const absent = schemas.filter((s) => !oidOf.has(s));
   if (absent.length > 0) throw new Error(`the table to attack does not exist in ${absent.join(", ")}`);
-  const baseline: Baseline = { tableAcl: new Map(oids.rows.map((r) => [r.oid, r.acl])), writerMembers: await writerMembers(client) };
+  const baseline: Baseline = { tableAcl: new Map(oids.rows.map((r) => [r.oid, r.acl])), writerMembers: await writerMembers(client), schemas: await schemaCount(client) };
 
   // What a real login would get from ALTER ROLE ... SET: the prod account's `role`, developers' statement_timeout.
   const settings = await client.query<{ role: string; config: string[] }>(
@@ -196,6 +356,8 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
     });
 
   const creator = boundary.ciSchemas.creator;
+  const domain = boundary.schemas.find((s) => s.kind === "prod")?.domain;
+  if (domain === undefined) throw new Error("the boundary has no prod schema, so no domain a CI schema could be made for");
   const allPaths = accessPaths(boundary);
   const subjects = [
     ...boundary.principals.map((p) => ({ principal: p.name, login: p.logins.postgres, paths: allPaths.filter((a) => a.principal === p.name), holder: p.name })),
@@ -210,6 +372,7 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
     // The boundary's CI schemas belong to their creator role.
     if (input.ciSchema && createsSchemas) held.set(input.ciSchema, { read: true, write: true, owner: true });
     const begin = [`BEGIN`, `SET LOCAL SESSION AUTHORIZATION ${q(subject.login)}`, ...settingsOf(subject.login)].join("; ");
+    const plantIn = schemas.find((schema) => held.get(schema)?.write);
     const context = (schema: string): Context => ({
       schema,
       table: input.tables.get(schema) ?? "",
@@ -218,6 +381,9 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
       holding: held.get(schema) ?? { read: false, write: false, owner: false },
       reachesWriter: reachable.has(PROD_WRITER),
       createsSchemas,
+      creator,
+      domain,
+      plantIn,
     });
     const attempt = async (target: string, action: Action, c: Context) => {
       const spec = SPECS[action];
@@ -228,11 +394,12 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
       await client.query(begin);
       try {
         await client.query(sql);
-        actual = spec.effect && !(await spec.effect(client, c, baseline)) ? "denied" : "allowed";
-        if (actual === "denied") detail = "accepted without effect (no grant option)";
+        const effect = spec.effect ? await spec.effect(client, c, baseline) : { took: true };
+        actual = effect.took ? "allowed" : "denied";
+        detail = effect.detail ?? (effect.took ? undefined : "accepted without effect (no grant option)");
       } catch (error) {
         const e = error as { code?: string; message: string };
-        if (e.code === "42501") actual = "denied";
+        if (e.code === "42501" || (e.code !== undefined && spec.refusals?.includes(e.code))) actual = "denied";
         else if (action === "copy_from_stdin" && e.code === "57014" && /COPY from stdin failed/.test(e.message)) actual = "allowed";
         else actual = "error";
         detail = e.message;

@@ -9,6 +9,7 @@ import type { Boundary } from "../boundary/model";
 import type { DeclaredResource } from "../platforms/declare";
 import { ciSchemaName, PROD_WRITER } from "../roster/naming";
 import { applyResources, quoteIdentifier, type AppliedStatement } from "./apply";
+import { CI_CREATE_SCHEMA } from "./attacks";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "./server";
 
 /** How the provider connects (`postgresql:*` in the stack file): the user that owns what it creates, and its database. */
@@ -38,13 +39,15 @@ export interface SandboxLogin {
 export const PUBLIC_PROBE = "sandbox_public";
 /** The table every attack aims at, one in each schema. */
 export const FIXTURE_TABLE = "sample";
+/** The run id of the CI schema the sandbox's CI login makes, as a CI job would. */
+export const CI_RUN = "sandbox";
 
 export interface Seeded {
   logins: SandboxLogin[];
   /** schema → the fixture table in it. */
   tables: Map<string, string>;
-  /** The CI schema the CI login created, and the role that owns it. */
-  ciSchema?: { name: string; owner: string };
+  /** The CI schema the CI login created, the role that owns it, and its comment (the creation marker). */
+  ciSchema?: { name: string; owner: string; comment: string | null };
   /** Who the prod account's sessions act as, read from a real login (the assumed role). */
   prodSessionRole?: string;
 }
@@ -152,17 +155,21 @@ export class Sandbox {
         }
       }
 
-      // CI builds into a schema it creates at run time; it is attacked like the others.
+      // CI builds into a schema it creates at run time, through the only door it has (ci.create_schema); it is attacked like the others.
       const ciAccount = boundary.principals.find((p) => p.purpose === "ci");
       const domain = prodSchemas[0]?.domain;
       if (ciAccount && domain) {
-        const name = ciSchemaName("sandbox", domain);
         const client = await this.connect({ user: ciAccount.logins.postgres, password: loginOf(ciAccount.name).password });
         try {
-          await client.query(`CREATE SCHEMA ${quoteIdentifier(name)}`);
+          const made = await client.query<{ name: string }>(`SELECT ${CI_CREATE_SCHEMA}($1, $2) AS name`, [CI_RUN, domain]);
+          const name = made.rows[0]!.name;
+          if (name !== ciSchemaName(CI_RUN, domain)) throw new Error(`${CI_CREATE_SCHEMA}(${CI_RUN}, ${domain}) made ${name}, not ${ciSchemaName(CI_RUN, domain)}`);
           await createTable(client, name, ciAccount.logins.postgres);
-          const owner = await client.query<{ owner: string }>("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = $1", [name]);
-          seeded.ciSchema = { name, owner: owner.rows[0]!.owner };
+          const found = await client.query<{ owner: string; comment: string | null }>(
+            "SELECT nspowner::regrole::text AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+            [name],
+          );
+          seeded.ciSchema = { name, owner: found.rows[0]!.owner, comment: found.rows[0]!.comment };
         } finally {
           await client.end();
         }

@@ -4,7 +4,8 @@ import { buildBoundary } from "../../infra/boundary/build";
 import { loadRoster } from "../../infra/roster/load";
 import { declareResources, type DeclaredResource } from "../../infra/platforms/declare";
 import {
-  defaultPrivilegesApplyStatements, dependencyOrder, grantApplyStatements, planSteps, quoteIdentifier, RESOURCE_TYPES,
+  defaultPrivilegesApplyStatements, dependencyOrder, functionCreateStatements, functionDeleteStatements, grantApplyStatements,
+  grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, planSteps, quoteIdentifier, RESOURCE_TYPES,
   roleCreateStatements, roleDeleteStatements, schemaCreateStatements,
 } from "../../infra/sandbox/apply";
 import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
@@ -56,10 +57,40 @@ describe("the provider's SQL, per resource type", () => {
       'REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA "prod_sales" FROM "prod_reader"',
       'GRANT SELECT ON ALL TABLES IN SCHEMA "prod_sales" TO "prod_reader"',
     ]);
-    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "analytics/ci_builder/create-schemas").inputs)).toEqual([
-      'REVOKE ALL PRIVILEGES ON DATABASE "analytics" FROM "ci_builder"',
-      'GRANT CONNECT,CREATE ON DATABASE "analytics" TO "ci_builder"',
+    expect(grantApplyStatements(named(RESOURCE_TYPES.grant, "ci/ci_builder/functions").inputs)).toEqual([
+      'REVOKE ALL PRIVILEGES ON ALL FUNCTIONS IN SCHEMA "ci" FROM "ci_builder"',
+      'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "ci" TO "ci_builder"',
     ]);
+    expect(grantApplyStatements({ database: "d", objectType: "database", role: "r", privileges: ["CONNECT", "CREATE"] })).toEqual([
+      'REVOKE ALL PRIVILEGES ON DATABASE "d" FROM "r"',
+      'GRANT CONNECT,CREATE ON DATABASE "d" TO "r"',
+    ]);
+  });
+
+  it("creates a function with CREATE FUNCTION, replaces it in place with CREATE OR REPLACE, drops it by signature", () => {
+    const fn = named(RESOURCE_TYPES.function, "ci.create_schema").inputs;
+    const [create] = functionCreateStatements(fn);
+    const head = 'CREATE FUNCTION "ci"."create_schema" (\n    IN run text,\n    IN domain text\n)\nRETURNS text\nLANGUAGE plpgsql\nSECURITY DEFINER\nAS $function$';
+    expect(create!.startsWith(head)).toBe(true);
+    expect(create).toBe(`${head}${String(fn.body)}$function$;`);
+    // The provider writes "CREATE " then " OR REPLACE ": two spaces, harmless to the server.
+    expect(functionCreateStatements(fn, true)[0]!.startsWith('CREATE  OR REPLACE FUNCTION "ci"."create_schema" (')).toBe(true);
+    expect(functionDeleteStatements(fn)).toEqual(['DROP FUNCTION IF EXISTS "ci"."create_schema"(text,text) RESTRICT']);
+    // Defaults as the provider fills them: schema public, plpgsql, void, IN; non-default options spelled out.
+    expect(functionCreateStatements({ name: "f", body: "BEGIN END", volatility: "STABLE", strict: true, parallel: "SAFE", args: [{ type: "int", mode: "OUT", name: "n" }] })).toEqual([
+      'CREATE FUNCTION "public"."f" (\n    OUT n int\n)\nRETURNS int\nLANGUAGE plpgsql\nSTABLE\nPARALLEL SAFE\nSTRICT\nAS $function$BEGIN END$function$;',
+    ]);
+    expect(functionDeleteStatements({ name: "f", args: [{ type: "int", mode: "OUT" }, { type: "text" }], dropCascade: true })).toEqual(['DROP FUNCTION IF EXISTS "public"."f"(text) CASCADE']);
+    expect(() => functionCreateStatements({ name: "f", body: "x", volatility: "SOMETIMES" })).toThrow(/volatility/);
+    // A body given with its dollar-quote wrapper loses it, as normalizeFunctionBody does.
+    expect(normalizeFunctionBody("AS $$ SELECT 1 $$")).toBe("SELECT 1");
+    expect(normalizeFunctionBody("SELECT 1")).toBe("SELECT 1");
+  });
+
+  it("grants a role membership by revoking it first, so the admin option is exactly as declared", () => {
+    const membership = named(RESOURCE_TYPES.grantRole, "provisioner/ci_builder").inputs;
+    expect(grantRoleCreateStatements(membership)).toEqual(['REVOKE "ci_builder" FROM "provisioner"', 'GRANT "ci_builder" TO "provisioner"']);
+    expect(grantRoleDeleteStatements(membership)).toEqual(['REVOKE "ci_builder" FROM "provisioner"']);
   });
 
   it("turns privileges: [] into the revoke alone", () => {
@@ -124,6 +155,24 @@ describe("the order and the diff, as Pulumi runs them", () => {
       for (const dep of r.dependsOn) expect(order.findIndex((k) => k.endsWith(`::${dep}`))).toBeLessThan(order.indexOf(`${r.type}::${r.name}`));
     }
     expect(order).toHaveLength(resources.filter((r) => r.custom).length);
+  });
+
+  it("creates the CI function after its schema's USAGE grant, and grants EXECUTE on it only once it exists", () => {
+    const order = dependencyOrder(resources).map((r) => r.name);
+    const at = (name: string) => order.indexOf(name);
+    expect(at("ci")).toBeLessThan(at("ci/ci_builder/schema"));
+    expect(at("ci/ci_builder/schema")).toBeLessThan(at("ci.create_schema"));
+    expect(at("ci.create_schema")).toBeLessThan(at("ci/ci_builder/functions"));
+    expect(at("ci/ci_builder/functions")).toBeLessThan(at("ci/public/functions"));
+  });
+
+  it("changes a function's body in place and replaces it when its signature changes", () => {
+    const fn = named(RESOURCE_TYPES.function, "ci.create_schema");
+    const withBody = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, body: `${String(r.inputs.body)}\n-- edited` } } : r));
+    expect(planSteps(withBody, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual(["update update ci.create_schema"]);
+    const withArgs = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, args: [{ name: "run", type: "text" }] } } : r));
+    // Not deleteBeforeReplace: the new signature is created, then the old one dropped.
+    expect(planSteps(withArgs, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual(["create replace ci.create_schema", "delete replace ci.create_schema"]);
   });
 
   it("does nothing on a re-apply without changes, like `pulumi up` without --refresh", () => {
@@ -219,13 +268,61 @@ describe("on a real server", () => {
     expect(await reads("PUBLIC", "prod_sales.later")).toBe("42501");
   });
 
+  it("makes ci.create_schema a SECURITY DEFINER function of the provisioner, executable by ci_builder alone", async () => {
+    const fn = await admin.query<{ owner: string; definer: boolean; acl: string[] }>(
+      "SELECT proowner::regrole::text AS owner, prosecdef AS definer, proacl::text[] AS acl FROM pg_proc WHERE oid = 'ci.create_schema(text, text)'::regprocedure",
+    );
+    expect(fn.rows).toEqual([{ owner: "provisioner", definer: true, acl: ["provisioner=X/provisioner", "ci_builder=X/provisioner"] }]);
+    const schema = await admin.query<{ acl: string[] }>("SELECT nspacl::text[] AS acl FROM pg_namespace WHERE nspname = 'ci'");
+    expect(schema.rows).toEqual([{ acl: ["provisioner=UC/provisioner", "ci_builder=U/provisioner"] }]);
+    const members = await admin.query<{ member: string }>("SELECT member::regrole::text AS member FROM pg_auth_members WHERE roleid = 'ci_builder'::regrole ORDER BY 1");
+    expect(members.rows.map((r) => r.member).sort()).toEqual(["provisioner", "svc_ci"]);
+    // CI's database privileges are PUBLIC's and nothing more: CONNECT and TEMPORARY, no CREATE.
+    expect(await has("SELECT has_database_privilege('ci_builder', current_database(), 'CREATE') AS ok", [])).toBe(false);
+  });
+
+  it("has the CI login act as ci_builder, so the schema it gets from ci.create_schema is ci_builder's, with its creation marker", async () => {
+    expect(seeded.ciSchema).toMatchObject({ name: "ci_sandbox_finance", owner: "ci_builder" });
+    expect(seeded.ciSchema!.comment).toMatch(/^warehouse-access:created=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    const login = await sandbox.connectAs(seeded.logins.find((l) => l.principal === "svc_ci")!);
+    try {
+      expect((await login.query("SELECT current_user AS u, session_user AS s")).rows[0]).toEqual({ u: "ci_builder", s: "svc_ci" });
+      // A re-run of the same CI job gets the same schema back, untouched.
+      expect((await login.query("SELECT ci.create_schema('sandbox', 'finance') AS name")).rows[0]).toEqual({ name: "ci_sandbox_finance" });
+    } finally {
+      await login.end();
+    }
+  });
+
+  it("ci.create_schema works for a non-superuser owner (postgresql:superuser: false) only with ci_builder (the GrantRole) and CREATE on the database", async () => {
+    // The sandbox's provisioner is a superuser; production's is not, so the function is tried as owned by one that is not.
+    const asOwner = async (grants: string): Promise<string> => {
+      await admin.query("BEGIN");
+      try {
+        await admin.query(`CREATE ROLE plain_provisioner NOSUPERUSER CREATEROLE; ${grants}`);
+        await admin.query("ALTER FUNCTION ci.create_schema(text, text) OWNER TO plain_provisioner");
+        await admin.query("SET LOCAL SESSION AUTHORIZATION svc_ci; SET LOCAL ROLE ci_builder");
+        await admin.query("SELECT ci.create_schema('plain', 'sales')");
+        return (await admin.query<{ owner: string }>("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'ci_plain_sales'")).rows[0]!.owner;
+      } catch (error) {
+        return (error as Error).message;
+      } finally {
+        await admin.query("ROLLBACK");
+      }
+    };
+    expect(await asOwner("GRANT CREATE ON DATABASE analytics TO plain_provisioner; GRANT ci_builder TO plain_provisioner")).toBe("ci_builder");
+    expect(await asOwner("GRANT ci_builder TO plain_provisioner")).toBe("permission denied for database analytics");
+    expect(await asOwner("GRANT CREATE ON DATABASE analytics TO plain_provisioner")).toBe('must be able to SET ROLE "ci_builder"');
+  });
+
   it("gives each login its settings: a developer's statement timeout and connection limit", async () => {
     const roles = await admin.query<{ rolname: string; rolconnlimit: number; rolconfig: string[] | null }>(
-      "SELECT rolname, rolconnlimit, rolconfig FROM pg_roles WHERE rolname IN ('dave_k', 'svc_prod', 'prod_writer') ORDER BY rolname",
+      "SELECT rolname, rolconnlimit, rolconfig FROM pg_roles WHERE rolname IN ('dave_k', 'svc_prod', 'svc_ci', 'prod_writer') ORDER BY rolname",
     );
     expect(roles.rows).toEqual([
       { rolname: "dave_k", rolconnlimit: 5, rolconfig: ["statement_timeout=300000"] },
       { rolname: "prod_writer", rolconnlimit: -1, rolconfig: null },
+      { rolname: "svc_ci", rolconnlimit: -1, rolconfig: ["role=ci_builder"] },
       { rolname: "svc_prod", rolconnlimit: -1, rolconfig: ["role=prod_writer"] },
     ]);
   });

@@ -2,14 +2,15 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBoundary } from "../../infra/boundary/build";
 import { loadRoster } from "../../infra/roster/load";
-import { declareResources } from "../../infra/platforms/declare";
-import { DATABASE, DATABASE_ACTIONS, renderMatrix, runAttacks, SCHEMA_ACTIONS, type AttackMatrix } from "../../infra/sandbox/attacks";
+import { declareResources, type DeclaredResource } from "../../infra/platforms/declare";
+import { functionCreateStatements, RESOURCE_TYPES } from "../../infra/sandbox/apply";
+import { CI_FUNCTION_ABUSES, DATABASE, DATABASE_ACTIONS, renderMatrix, runAttacks, SCHEMA_ACTIONS, type AttackMatrix } from "../../infra/sandbox/attacks";
 import { PUBLIC_PROBE, Sandbox, type Seeded } from "../../infra/sandbox/setup";
 import { REPO_ROOT } from "../support/shipped";
-import { holes, knownHoles, sandboxSettings, shippedProvider } from "./support";
+import { sandboxSettings, shippedProvider } from "./support";
 
 // The shipped roster's boundary, attacked on a real PostgreSQL from every principal: the suite fails on any outcome
-// the boundary does not predict (beyond the documented known holes), and on a matrix of the wrong shape.
+// the boundary does not predict, and on a matrix of the wrong shape.
 
 const boundary = buildBoundary(loadRoster(`${REPO_ROOT}/team.yaml`));
 const settings = sandboxSettings();
@@ -17,9 +18,10 @@ let sandbox: Sandbox;
 let seeded: Seeded;
 let attacker: pg.Client;
 let matrix: AttackMatrix;
+let resources: DeclaredResource[];
 
 beforeAll(async () => {
-  const resources = await declareResources(boundary, settings);
+  resources = await declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(resources);
   seeded = await sandbox.seed(boundary);
@@ -43,13 +45,13 @@ describe("the attack suite on the shipped roster", () => {
     expect(matrix.principals.map((p) => p.principal)).toEqual([...boundary.principals.map((p) => p.name), "PUBLIC"]);
     expect(matrix.targets).toEqual([...boundary.schemas.map((s) => s.name), seeded.ciSchema!.name, DATABASE]);
     expect(matrix.attempts).toHaveLength(principals * (schemas * SCHEMA_ACTIONS.length + DATABASE_ACTIONS.length));
-    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 4));
+    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 11));
     expect(new Set(matrix.attempts.map((a) => `${a.principal}/${a.target}/${a.action}`)).size).toBe(matrix.attempts.length);
   });
 
-  it("finds no outcome the boundary does not predict, beyond the known holes of the PostgreSQL component", () => {
+  it("finds no outcome the boundary does not predict", () => {
     expect(matrix.attempts.filter((a) => a.actual === "error")).toEqual([]);
-    expect(holes(matrix.unexpected)).toEqual(knownHoles());
+    expect(matrix.unexpected).toEqual([]);
   });
 
   it("is not vacuous: both what must work and what must not are tried, and each is what the boundary says", () => {
@@ -72,9 +74,41 @@ describe("the attack suite on the shipped roster", () => {
     expect(outcome("bob", "bob_sales", "drop_schema")).toBe("allowed");
     expect(outcome("svc_prod", "prod_sales", "drop_schema")).toBe("denied");
     expect(outcome("svc_prod", DATABASE, "set_role_writer")).toBe("allowed");
+    // CI creates schemas only through ci.create_schema; nobody else may call it, and nobody creates a schema directly (D1).
     expect(outcome("svc_ci", DATABASE, "create_ci_schema")).toBe("allowed");
+    for (const p of ["alice", "bob", "carol", "dave", "erin", "svc_prod", "PUBLIC"]) expect(outcome(p, DATABASE, "create_ci_schema")).toBe("denied");
+    for (const p of matrix.principals) {
+      expect(outcome(p.principal, DATABASE, "create_prod_schema")).toBe("denied");
+      expect(outcome(p.principal, DATABASE, "create_ci_schema_directly")).toBe("denied");
+    }
+    expect(outcome("svc_ci", seeded.ciSchema!.name, "rename_schema")).toBe("denied");
+    expect(outcome("svc_ci", seeded.ciSchema!.name, "drop_schema")).toBe("allowed");
     for (const p of ["alice", "svc_ci", "PUBLIC"]) expect(outcome(p, DATABASE, "set_role_writer")).toBe("denied");
     for (const p of matrix.principals) expect(outcome(p.principal, DATABASE, "grant_writer_to_self")).toBe("denied");
+  });
+
+  it("has CI's crafted calls of ci.create_schema refused by the function itself, and everyone else's by the server", () => {
+    const ci = (action: string) => matrix.attempts.find((a) => a.principal === "svc_ci" && a.target === DATABASE && a.action === action)!;
+    for (const action of CI_FUNCTION_ABUSES.filter((a) => a !== "ci_schema_search_path_hijack")) {
+      expect(ci(action).actual).toBe("denied");
+      expect(ci(action).detail).not.toMatch(/permission denied/);
+      for (const p of matrix.principals.filter((x) => x.principal !== "svc_ci")) expect(outcome(p.principal, DATABASE, action)).toBe("denied");
+    }
+    expect(ci("ci_schema_injected_run").detail).toMatch(/CI schemas are ci_<run>_<domain>/);
+    expect(ci("ci_schema_traversal_domain").detail).toMatch(/CI schemas are ci_<run>_<domain>/);
+    expect(ci("ci_schema_unknown_domain").detail).toMatch(/no domain sandbox_no_such_domain/);
+    expect(ci("ci_schema_long_name").detail).toMatch(/at most 63 bytes/);
+    const other = matrix.attempts.find((a) => a.principal === "alice" && a.action === "ci_schema_injected_run")!;
+    expect(other.detail).toMatch(/permission denied for schema ci/);
+  });
+
+  it("never runs code the CI login planted on its search_path inside ci.create_schema, though every look-alike catches the login's own calls", () => {
+    const hijack = matrix.attempts.find((a) => a.principal === "svc_ci" && a.action === "ci_schema_search_path_hijack")!;
+    expect(hijack.actual).toBe("denied");
+    expect(hijack.detail).toMatch(/^ran none of the 15 look-alikes/);
+    expect(hijack.sql).toContain(`SET LOCAL search_path = "${seeded.ciSchema!.name}", pg_catalog`);
+    for (const p of matrix.principals.filter((x) => x.principal !== "svc_ci"))
+      expect(outcome(p.principal, DATABASE, "ci_schema_search_path_hijack")).toBe("denied");
   });
 
   it("lets PUBLIC do nothing at all", () => {
@@ -94,5 +128,25 @@ describe("the attack suite on the shipped roster", () => {
     expect(rows.rows[0]!.n).toBe("0");
     const sample = await attacker.query<{ n: string }>("SELECT count(*) AS n FROM prod_sales.sample");
     expect(sample.rows[0]!.n).toBe("1");
+  });
+
+  it("would catch a ci.create_schema that forgot to pin its search_path: the look-alikes then run as the provisioner", async () => {
+    const declared = resources.find((r) => r.type === RESOURCE_TYPES.function && r.name === "ci.create_schema")!;
+    const pin = "PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);";
+    expect(String(declared.inputs.body)).toContain(pin);
+    const admin = await sandbox.connect();
+    try {
+      // The provider's own in-place update (CREATE OR REPLACE), with the pin taken out of the body.
+      for (const sql of functionCreateStatements({ ...declared.inputs, body: String(declared.inputs.body).replace(pin, "") }, true)) await admin.query(sql);
+      const mutant = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, ciSchema: seeded.ciSchema!.name });
+      const hijack = mutant.attempts.find((a) => a.principal === "svc_ci" && a.action === "ci_schema_search_path_hijack")!;
+      expect(hijack.actual).toBe("allowed");
+      expect(hijack.detail).toMatch(/format as provisioner/);
+      expect(hijack.detail).toMatch(/pg_namespace as provisioner/);
+      expect(mutant.unexpected.map((a) => `${a.principal} ${a.action}`)).toEqual(["svc_ci ci_schema_search_path_hijack"]);
+    } finally {
+      for (const sql of functionCreateStatements(declared.inputs, true)) await admin.query(sql);
+      await admin.end();
+    }
   });
 });

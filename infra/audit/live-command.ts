@@ -1,0 +1,55 @@
+import type { Command } from "commander";
+import type { Boundary } from "../boundary/model";
+import type { Violation } from "../boundary/rules";
+import { ExitCode, printReport, type CommonOptions } from "../cli/command";
+import { connectLive, LiveConnectionError, maskConnectionString, safeMessage } from "./connection";
+import { auditLive } from "./live";
+import { liveAuditReport, renderLiveAudit } from "./live-report";
+
+// `audit --live URL`: the options it adds to the audit command and the run itself, so the command file only branches.
+
+export interface LiveAuditCliOptions {
+  live?: string;
+  provisioner?: string;
+}
+
+const LIVE_HELP = `
+With --live (PostgreSQL): every role that can write to each prod_ schema, read from the catalog in one query, and how
+(superuser, ownership, CREATE, table and column grants, default privileges, PUBLIC, pg_write_all_data, the database
+owner, through memberships it inherits, can SET ROLE to, or holds ADMIN on). Declared writers are "declared", the
+provisioner and the bootstrap superuser "admin"; anything else is DRIFT (exit 1), as are declared prod schemas the
+database lacks and prod_ schemas the roster does not declare. Exit 2 also when the database cannot be read.
+The password is never printed; prefer PGPASSWORD (or ~/.pgpass) to a password in the URL.`;
+
+/** Adds --live and --provisioner to the audit command. */
+export const withLiveAudit = (command: Command): Command =>
+  command
+    .option("--live <url>", "audit a live PostgreSQL database instead: postgres://user@host:5432/database")
+    .option("--provisioner <role>", "with --live: the role that runs pulumi up, an admin path (default: the role --live connects as)")
+    .addHelpText("after", LIVE_HELP);
+
+/** Reads the live catalog, prints the report and sets the exit code; never throws, never prints the password. */
+export async function runLiveAudit(options: CommonOptions & LiveAuditCliOptions, boundary: Boundary, violations: readonly Violation[]): Promise<void> {
+  const url = options.live;
+  if (url === undefined || url === "") {
+    process.stderr.write("audit: --provisioner needs --live <url>\n");
+    process.exitCode = ExitCode.invalidInput;
+    return;
+  }
+  let client;
+  try {
+    client = await connectLive(url, "warehouse-access audit");
+    const audit = await auditLive(client, boundary, {
+      target: maskConnectionString(url),
+      ...(options.provisioner === undefined ? {} : { provisioner: options.provisioner }),
+    });
+    printReport(options, liveAuditReport(audit, violations, options.roster), renderLiveAudit);
+    process.exitCode = audit.drift > 0 || violations.length > 0 ? ExitCode.violation : ExitCode.ok;
+  } catch (error) {
+    const where = error instanceof LiveConnectionError ? "" : `reading the catalog at ${maskConnectionString(url)}: `;
+    process.stderr.write(`audit --live: ${where}${safeMessage(error, url)}\n`);
+    process.exitCode = ExitCode.invalidInput;
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}

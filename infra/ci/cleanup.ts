@@ -1,0 +1,130 @@
+import type pg from "pg";
+import { CI_BUILDER, CI_SCHEMA_PREFIX } from "../roster/naming";
+import { CREATED_MARKER, parseCreatedMarker } from "./schema";
+
+// Stale CI schemas: named ci_..., owned by ci_builder, and created (by the marker createCiSchema writes) longer ago than
+// the threshold. Anything else is listed with the reason it stays: an unmarked schema's age is unknown, and a guess
+// could drop a schema a CI job is building into right now.
+
+export type CleanupAction = "drop" | "keep" | "skip";
+
+export interface CiSchemaVerdict {
+  schema: string;
+  owner: string;
+  /** From the creation marker; null when there is none or it cannot be read. */
+  createdAt: string | null;
+  ageSeconds: number | null;
+  /** drop: stale; keep: newer than the threshold; skip: not ours to judge (foreign owner, no readable marker). */
+  action: CleanupAction;
+  reason: string;
+  /** After a real run, for schemas marked drop. */
+  dropped?: boolean;
+  error?: string;
+}
+
+export interface CleanupResult {
+  dryRun: boolean;
+  olderThanSeconds: number;
+  /** The server's clock when the catalog was read; ages are measured against it. */
+  now: string;
+  schemas: CiSchemaVerdict[];
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400, w: 604_800 };
+
+/** "24h", "90m", "2d", "1w" in seconds; a RangeError for anything else. */
+export function parseAge(text: string): number {
+  const match = /^(\d+)([smhdw])$/.exec(text.trim());
+  const seconds = match ? Number(match[1]) * UNITS[match[2]!]! : NaN;
+  if (!Number.isSafeInteger(seconds) || seconds <= 0)
+    throw new RangeError(`--older-than "${text}": give a positive whole number and a unit: 90m, 24h, 2d, 1w`);
+  return seconds;
+}
+
+/** "26.0h", "45m", "3.5d": an age as people read it. */
+export function formatAge(seconds: number): string {
+  if (seconds < 3_600) return `${Math.max(0, Math.floor(seconds / 60))}m`;
+  if (seconds < 2 * 86_400) return `${(seconds / 3_600).toFixed(1)}h`;
+  return `${(seconds / 86_400).toFixed(1)}d`;
+}
+
+interface CiRow {
+  schema: string;
+  owner: string;
+  comment: string | null;
+}
+
+const LIST_SQL = `
+SELECT now() AS now,
+       coalesce(json_agg(json_build_object('schema', n.nspname, 'owner', pg_get_userbyid(n.nspowner),
+                                           'comment', obj_description(n.oid, 'pg_namespace')) ORDER BY n.nspname)
+                FILTER (WHERE n.oid IS NOT NULL), '[]') AS schemas
+  FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname LIKE $1`;
+
+const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function judge(row: CiRow, now: Date, olderThanSeconds: number): CiSchemaVerdict {
+  const base = { schema: row.schema, owner: row.owner, createdAt: null, ageSeconds: null };
+  if (row.owner !== CI_BUILDER) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${CI_BUILDER}` };
+  const created = parseCreatedMarker(row.comment);
+  if (created === "none") return { ...base, action: "skip", reason: `no creation marker (${CREATED_MARKER}...) in its comment: age unknown` };
+  if (created === "unreadable") return { ...base, action: "skip", reason: "its creation marker is not a UTC ISO time: age unknown" };
+  const ageSeconds = Math.floor((now.getTime() - created.getTime()) / 1000);
+  const dated = { ...base, createdAt: created.toISOString(), ageSeconds };
+  return ageSeconds > olderThanSeconds
+    ? { ...dated, action: "drop", reason: `created ${formatAge(ageSeconds)} ago` }
+    : { ...dated, action: "keep", reason: `created ${formatAge(ageSeconds)} ago: not older than ${formatAge(olderThanSeconds)}` };
+}
+
+/** Every ci_ schema with what cleanup would do to it and why; reads the catalog once and changes nothing. */
+export async function planCleanup(client: pg.Client, olderThanSeconds: number): Promise<CleanupResult> {
+  const result = await client.query<{ now: Date; schemas: CiRow[] }>(LIST_SQL, [likePrefix(CI_SCHEMA_PREFIX)]);
+  const { now, schemas } = result.rows[0]!;
+  return { dryRun: true, olderThanSeconds, now: now.toISOString(), schemas: schemas.map((row) => judge(row, now, olderThanSeconds)) };
+}
+
+/** How long a drop waits for a CI job still using the schema before it gives up on that one. */
+const LOCK_TIMEOUT = "10s";
+
+/**
+ * Drops each stale schema with DROP SCHEMA ... CASCADE, one transaction each, after checking again inside that
+ * transaction that it is still ci_builder's with the same marker. A failed drop is recorded and the rest go on.
+ */
+export async function cleanupCiSchemas(
+  client: pg.Client,
+  options: { olderThanSeconds: number; dryRun: boolean; onDrop?: (verdict: CiSchemaVerdict) => void | Promise<void> },
+): Promise<CleanupResult> {
+  const plan = await planCleanup(client, options.olderThanSeconds);
+  if (options.dryRun) return plan;
+  for (const verdict of plan.schemas.filter((v) => v.action === "drop")) {
+    try {
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+      const again = await client.query<CiRow>(
+        "SELECT nspname AS schema, pg_get_userbyid(nspowner) AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+        [verdict.schema],
+      );
+      const row = again.rows[0];
+      const marker = row && parseCreatedMarker(row.comment);
+      if (row === undefined || row.owner !== CI_BUILDER || !(marker instanceof Date) || marker.toISOString() !== verdict.createdAt) {
+        await client.query("ROLLBACK");
+        verdict.dropped = false;
+        verdict.error = row === undefined ? "already gone" : "changed since it was listed: left alone";
+      } else {
+        await client.query(`DROP SCHEMA ${client.escapeIdentifier(verdict.schema)} CASCADE`);
+        await client.query("COMMIT");
+        verdict.dropped = true;
+      }
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      verdict.dropped = false;
+      verdict.error = error instanceof Error ? error.message : String(error);
+    }
+    await options.onDrop?.(verdict);
+  }
+  return { ...plan, dryRun: false };
+}
+
+/** A failed drop is a failure; a schema that vanished on its own is not. */
+export const cleanupFailed = (result: CleanupResult): boolean =>
+  result.schemas.some((v) => v.dropped === false && v.error !== "already gone");

@@ -1,0 +1,137 @@
+import { spawn } from "node:child_process";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LiveAuditReport } from "../../infra/audit/live-report";
+import { declareResources } from "../../infra/platforms/declare";
+import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
+import { REPO_ROOT, shippedBoundary } from "../support/shipped";
+import { sandboxSettings, shippedProvider } from "../sandbox/support";
+
+// `npm run audit -- --live URL` as a CI job runs it: a child process on the sandbox, judged by exit code and output,
+// and never showing a password, not even in pg's own errors.
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function audit(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "infra/cli/audit.ts", ...args], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PGPASSWORD: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const boundary = shippedBoundary();
+const settings = sandboxSettings();
+let sandbox: Sandbox;
+let seeded: Seeded;
+let admin: pg.Client;
+let secrets: string[];
+
+beforeAll(async () => {
+  const resources = await declareResources(boundary, settings);
+  sandbox = await Sandbox.start(settings.database, shippedProvider());
+  await sandbox.apply(resources);
+  seeded = await sandbox.seed(boundary);
+  admin = await sandbox.server.client(settings.database);
+  secrets = [sandbox.server.password, ...seeded.logins.map((l) => l.password)];
+}, 120_000);
+
+afterAll(async () => {
+  await admin?.end();
+  await sandbox?.stop();
+});
+
+const superuserUrl = () => sandbox.server.url(settings.database);
+const loginUrl = (login: string) => sandbox.url(seeded.logins.find((l) => l.login === login)!);
+const expectNoSecret = (run: Run) => {
+  for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
+};
+
+describe("audit --live", () => {
+  it("exits 0 on the clean sandbox, naming the provisioner, with the password masked", async () => {
+    const run = await audit("--live", superuserUrl(), "--provisioner", "provisioner");
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`at postgresql://postgres:***@127.0.0.1:${sandbox.server.port}/analytics`);
+    expect(run.stdout).toContain("Admin paths: provisioner (provisioner), postgres (bootstrap superuser).");
+    expect(run.stdout).toContain("No drift: only declared writers and admin paths can write to prod schemas.");
+    expectNoSecret(run);
+  });
+
+  it("needs no privileges: a developer's login reads the same answer, as JSON", async () => {
+    const run = await audit("--live", loginUrl("alice"), "--provisioner", "provisioner", "--json");
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as LiveAuditReport;
+    expect(report.source).toBe("live");
+    expect(report.drift).toBe(0);
+    expect(report.target).toMatch(/^postgresql:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/analytics$/);
+    expect(report.schemas.map((s) => s.schema)).toEqual(["prod_finance", "prod_marketing", "prod_product", "prod_sales"]);
+    expect(report.denyRules.holds).toBe(true);
+    expectNoSecret(run);
+  });
+
+  it("exits 1 on drift and prints it", async () => {
+    await admin.query("GRANT INSERT ON prod_sales.sample TO dev_alice");
+    try {
+      const run = await audit("--live", superuserUrl(), "--provisioner", "provisioner");
+      expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/DRIFT\s+alice\s+login\s+alice ─inherits→ dev_alice \(inherits it\)\s+INSERT on table sample/);
+      expect(run.stdout).toContain("DRIFT: 2 write paths the boundary does not declare, for 2 roles on 1 prod schema: alice, dev_alice");
+      expectNoSecret(run);
+    } finally {
+      await admin.query("REVOKE INSERT ON prod_sales.sample FROM dev_alice");
+    }
+  });
+
+  it("without --provisioner, the connecting role is the provisioner, and the real one is a superuser nobody declared", async () => {
+    const run = await audit("--live", superuserUrl(), "--json");
+    expect(run.status).toBe(1);
+    const report = JSON.parse(run.stdout) as LiveAuditReport;
+    expect(report.provisioner).toBe("postgres");
+    const drift = report.schemas[0]!.writers.filter((w) => w.status === "drift");
+    expect(drift.filter((w) => w.principal === "provisioner").map((w) => w.power)).toEqual(["database owner", "schema owner", "superuser"]);
+    // ci.create_schema is trusted only as the provisioner's: owned by an undeclared superuser, it is a way to act as one.
+    expect(drift).toContainEqual(expect.objectContaining({ principal: "svc_ci", power: "superuser", chain: ["svc_ci", "ci_builder", "provisioner"], hops: ["inherits", "executes ci.create_schema(text,text)"] }));
+  });
+
+  it("exits 2 with the password masked when the server refuses the login", async () => {
+    const wrong = "Wr0ng-s3cret%40pass";
+    const url = superuserUrl().replace(`:${sandbox.server.password}@`, `:${wrong}@`);
+    const run = await audit("--live", url);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^audit --live: cannot connect to postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/analytics: password authentication failed for user "postgres" \(28P01\)\n$/);
+    expect(run.stderr).not.toContain("Wr0ng");
+    expectNoSecret(run);
+  });
+
+  it("exits 2 when nothing listens there, and for --provisioner without --live", async () => {
+    const closed = await audit("--live", "postgres://auditor:hunter2hunter2@127.0.0.1:1/analytics");
+    expect(closed.status).toBe(2);
+    expect(closed.stderr).toContain("postgres://auditor:***@127.0.0.1:1/analytics");
+    expect(closed.stderr).not.toContain("hunter2");
+    const alone = await audit("--provisioner", "provisioner");
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toBe("audit: --provisioner needs --live <url>\n");
+  });
+
+  it("explains --live in --help", async () => {
+    const help = await audit("--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--live <url>");
+    expect(help.stdout).toContain("--provisioner <role>");
+    expect(help.stdout).toContain("DRIFT (exit 1)");
+  });
+});
