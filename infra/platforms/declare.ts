@@ -18,6 +18,8 @@ export interface DeclaredResource {
   deleteBeforeReplace: boolean;
   /** Logical names of the resources this one was told to wait for. */
   dependsOn: string[];
+  /** Logical names of the resources whose replacement replaces this one too. */
+  replaceWith: string[];
 }
 
 const nameOf = (resource: pulumi.Resource): string => (resource as unknown as { __name: string }).__name;
@@ -60,6 +62,7 @@ export async function declareUnderMocks(
         retainOnDelete: args.opts.retainOnDelete === true,
         deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
         dependsOn: (dependencies as pulumi.Resource[]).map(nameOf),
+        replaceWith: ((args.opts as pulumi.CustomResourceOptions).replaceWith ?? []).map(nameOf),
       },
     });
     return undefined;

@@ -528,6 +528,7 @@ export function planSteps(next: readonly DeclaredResource[], previous: readonly 
   const steps: PlannedStep[] = [];
   const deleteLater: DeclaredResource[] = [];
 
+  const replaced = new Set<string>();
   for (const resource of dependencyOrder(next)) {
     const old = before.get(keyOf(resource));
     if (!old) {
@@ -535,7 +536,9 @@ export function planSteps(next: readonly DeclaredResource[], previous: readonly 
       continue;
     }
     const changed = [...new Set([...Object.keys(old.inputs), ...Object.keys(resource.inputs)])].filter((k) => !sameValue(old.inputs[k], resource.inputs[k]));
-    const replace = changed.some((k) => FORCE_NEW[resource.type]!.includes(k));
+    // replaceWith: Pulumi replaces this resource whenever one it names is replaced.
+    const replace = changed.some((k) => FORCE_NEW[resource.type]!.includes(k)) || (resource.replaceWith ?? []).some((name) => replaced.has(name));
+    if (replace) replaced.add(resource.name);
     if (replace) {
       if (old.protect) throw new Error(`${resource.name}: replacing it would delete it, and it is protected`);
       if (resource.deleteBeforeReplace) {

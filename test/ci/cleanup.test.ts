@@ -130,9 +130,11 @@ describe("createCiSchema, as the CI login", () => {
     const ci = await as(SVC_CI);
     try {
       await expect(createCiSchema(ci, "501", "sales")).rejects.toThrow(CiSchemaTaken);
-      // And the function itself refuses a name another role holds, whoever calls it.
+      // The function itself refuses it too: ci_builder's, but with no creation marker, so cleanup could never date it.
+      await expect(ci.query("SELECT ci.create_schema('501', 'sales')")).rejects.toThrow(/not made by ci.create_schema \(owner ci_builder\)/);
+      // And a name another role holds, whoever calls it.
       await admin.query("ALTER SCHEMA ci_501_sales OWNER TO dev_alice");
-      await expect(ci.query("SELECT ci.create_schema('501', 'sales')")).rejects.toThrow(/belongs to dev_alice/);
+      await expect(ci.query("SELECT ci.create_schema('501', 'sales')")).rejects.toThrow(/not made by ci.create_schema \(owner dev_alice\)/);
     } finally {
       await ci.end();
       await admin.query("DROP SCHEMA ci_501_sales");

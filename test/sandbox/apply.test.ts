@@ -171,8 +171,12 @@ describe("the order and the diff, as Pulumi runs them", () => {
     const withBody = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, body: `${String(r.inputs.body)}\n-- edited` } } : r));
     expect(planSteps(withBody, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual(["update update ci.create_schema"]);
     const withArgs = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, args: [{ name: "run", type: "text" }] } } : r));
-    // Not deleteBeforeReplace: the new signature is created, then the old one dropped.
-    expect(planSteps(withArgs, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual(["create replace ci.create_schema", "delete replace ci.create_schema"]);
+    // deleteBeforeReplace, so the old function goes first; its grants follow it (replaceWith) and run again on the new one.
+    expect(planSteps(withArgs, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual([
+      "delete replace ci.create_schema", "create replace ci.create_schema",
+      "delete replace ci/ci_builder/functions", "create replace ci/ci_builder/functions",
+      "delete replace ci/public/functions", "create replace ci/public/functions",
+    ]);
   });
 
   it("does nothing on a re-apply without changes, like `pulumi up` without --refresh", () => {

@@ -29,9 +29,13 @@ DECLARE
   caller_path text := pg_catalog.current_setting('search_path');
   schema_name text;
   owner_name text;
+  schema_comment text;
 BEGIN
   -- Runs as the provisioner: resolve every name in pg_catalog first, never in a schema the caller controls.
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  IF run IS NULL OR domain IS NULL THEN
+    RAISE EXCEPTION 'CI schemas need a run and a domain' USING ERRCODE = 'invalid_schema_name';
+  END IF;
   schema_name := '${prefix}' || run || '_' || domain;
   IF run !~ '^[a-z0-9][a-z0-9_]*$' OR domain !~ '^[a-z][a-z0-9_]*$' OR octet_length(schema_name) > 63 THEN
     RAISE EXCEPTION 'CI schemas are ${prefix}<run>_<domain> in lowercase letters, digits and _, at most 63 bytes: not %', schema_name
@@ -40,13 +44,15 @@ BEGIN
   IF to_regnamespace(quote_ident('${PROD_SCHEMA_PREFIX}' || domain)) IS NULL THEN
     RAISE EXCEPTION 'no domain %: CI schemas are made only for domains with a prod schema', domain USING ERRCODE = 'invalid_schema_name';
   END IF;
-  SELECT pg_get_userbyid(nspowner) INTO owner_name FROM pg_namespace WHERE nspname = schema_name;
+  SELECT pg_get_userbyid(oid_owner.nspowner), obj_description(oid_owner.oid, 'pg_namespace') INTO owner_name, schema_comment
+    FROM pg_namespace AS oid_owner WHERE oid_owner.nspname = schema_name;
   IF owner_name IS NULL THEN
     EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema_name, '${creator}');
     EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
       '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
-  ELSIF owner_name <> '${creator}' THEN
-    RAISE EXCEPTION 'schema % exists and belongs to %, not ${creator}', schema_name, owner_name USING ERRCODE = 'insufficient_privilege';
+  ELSIF owner_name <> '${creator}' OR coalesce(strpos(schema_comment, '${CREATED_MARKER}'), 0) = 0 THEN
+    -- Only a schema this function made (owned by ${creator}, stamped) is handed back; cleanup-ci can date only those.
+    RAISE EXCEPTION 'schema % exists but was not made by ci.create_schema (owner %)', schema_name, owner_name USING ERRCODE = 'insufficient_privilege';
   END IF;
   PERFORM pg_catalog.set_config('search_path', caller_path, true);
   RETURN schema_name;
@@ -77,7 +83,7 @@ export class PostgresAccess extends pulumi.ComponentResource {
     }
     const ownerComponent = (developer: string | undefined): pulumi.Resource => (developer && developerComponents.get(developer)) || this;
 
-    // Memberships name their roles by output, so a role is created only after every role it joins.
+    // Resources name roles literally and wait for them with dependsOn: a role exists before anything that names it.
     const rolesOf = new Map<string, string[]>();
     for (const m of boundary.memberships) rolesOf.set(m.member, [...(rolesOf.get(m.member) ?? []), m.role]);
     const roles = new Map<string, postgresql.Role>();
@@ -146,45 +152,47 @@ export class PostgresAccess extends pulumi.ComponentResource {
    */
   private ciSchemaFunction(boundary: Boundary, settings: StackSettings, groupRole: (name: string) => postgresql.Role): number {
     const database = settings.database;
-    const creator = groupRole(boundary.ciSchemas.creator);
+    const creator = boundary.ciSchemas.creator;
     const made: pulumi.Resource[] = [];
-    const after = (): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: made.slice(-1), ...REPLACE_IN_PLACE });
+    const after = (...roles: string[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: [...made.slice(-1), ...roles.map(groupRole)], ...REPLACE_IN_PLACE });
     made.push(new postgresql.Schema(CI_FUNCTION_SCHEMA, { name: CI_FUNCTION_SCHEMA, database }, { parent: this }));
     made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/${boundary.ciSchemas.creator}/schema`, {
-      database, schema: CI_FUNCTION_SCHEMA, objectType: "schema", role: creator.name, privileges: ["USAGE"],
-    }, after()));
-    made.push(new postgresql.Function(`${CI_FUNCTION_SCHEMA}.create_schema`, {
+      database, schema: CI_FUNCTION_SCHEMA, objectType: "schema", role: creator, privileges: ["USAGE"],
+    }, after(creator)));
+    // A replaced function comes back with PUBLIC's default EXECUTE: drop it first, and re-run its grants with it.
+    const createSchema = new postgresql.Function(`${CI_FUNCTION_SCHEMA}.create_schema`, {
       database, schema: CI_FUNCTION_SCHEMA, name: "create_schema", language: "plpgsql", returns: "text",
       securityDefiner: true, volatility: "VOLATILE",
       args: [{ name: "run", type: "text" }, { name: "domain", type: "text" }],
       body: ciCreateSchemaBody(boundary.ciSchemas.prefix, boundary.ciSchemas.creator),
-    }, { parent: this, dependsOn: made.slice(-1) }));
+    }, { parent: this, dependsOn: made.slice(-1), deleteBeforeReplace: true });
+    made.push(createSchema);
     made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/${boundary.ciSchemas.creator}/functions`, {
-      database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: creator.name, privileges: ["EXECUTE"],
-    }, after()));
+      database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: creator, privileges: ["EXECUTE"],
+    }, { ...after(creator), replaceWith: [createSchema] }));
     made.push(new postgresql.Grant(`${CI_FUNCTION_SCHEMA}/public/functions`, {
       database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: PUBLIC, privileges: [],
-    }, after()));
+    }, { ...after(), replaceWith: [createSchema] }));
     // CREATE SCHEMA … AUTHORIZATION ci_builder needs the function's owner to hold ci_builder (PostgreSQL 16+: SET).
     if (settings.postgres.provisioner !== undefined)
       made.push(new postgresql.GrantRole(`${settings.postgres.provisioner}/${boundary.ciSchemas.creator}`, {
-        role: settings.postgres.provisioner, grantRole: creator.name,
-      }, { parent: this }));
+        role: settings.postgres.provisioner, grantRole: creator,
+      }, { parent: this, dependsOn: [groupRole(creator)] }));
     return made.length;
   }
 
   /** A protected prod schema and its ACL; every step that edits the same ACL waits for the one before. Returns the resources made. */
   private prodSchema(schema: Schema, boundary: Boundary, database: string, groupRole: (name: string) => postgresql.Role): number {
     const made: pulumi.Resource[] = [];
-    const after = (): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: made.slice(-1), ...REPLACE_IN_PLACE });
+    const after = (...roles: string[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: [...made.slice(-1), ...roles.map(groupRole)], ...REPLACE_IN_PLACE });
     made.push(new postgresql.Schema(schema.name, { name: schema.name, database }, { parent: this, protect: true }));
 
     const grants = boundary.grants.filter((g) => g.schema === schema.name && g.role !== PUBLIC);
     for (const grant of grants) {
       made.push(new postgresql.Grant(`${schema.name}/${grant.role}/schema`, {
         database, schema: schema.name, objectType: "schema",
-        role: groupRole(grant.role).name, privileges: [...POSTGRES_PRIVILEGES[grant.access].schema],
-      }, after()));
+        role: grant.role, privileges: [...POSTGRES_PRIVILEGES[grant.access].schema],
+      }, after(grant.role)));
     }
     made.push(new postgresql.Grant(`${schema.name}/public/schema`, {
       database, schema: schema.name, objectType: "schema", role: PUBLIC, privileges: [],
@@ -193,12 +201,12 @@ export class PostgresAccess extends pulumi.ComponentResource {
     for (const grant of grants.filter((g) => g.access === "read")) {
       made.push(new postgresql.Grant(`${schema.name}/${grant.role}/tables`, {
         database, schema: schema.name, objectType: "table", objects: [],
-        role: groupRole(grant.role).name, privileges: [...POSTGRES_PRIVILEGES.read.tables],
-      }, after()));
+        role: grant.role, privileges: [...POSTGRES_PRIVILEGES.read.tables],
+      }, after(grant.role)));
       made.push(new postgresql.DefaultPrivileges(`${schema.name}/${grant.role}/future-tables`, {
-        database, schema: schema.name, objectType: "table", owner: groupRole(PROD_WRITER).name,
-        role: groupRole(grant.role).name, privileges: [...POSTGRES_PRIVILEGES.read.tables],
-      }, after()));
+        database, schema: schema.name, objectType: "table", owner: PROD_WRITER,
+        role: grant.role, privileges: [...POSTGRES_PRIVILEGES.read.tables],
+      }, after(PROD_WRITER, grant.role)));
     }
     made.push(new postgresql.Grant(`${schema.name}/public/tables`, {
       database, schema: schema.name, objectType: "table", objects: [], role: PUBLIC, privileges: [],

@@ -79,7 +79,8 @@ describe("PostgreSQL resources for the shipped roster", () => {
 
   it("serializes every change to one prod schema's ACL into a single chain", () => {
     const chain = resources.filter((r) => r.name.startsWith("prod_sales/"));
-    expect(chain.map((r) => r.dependsOn)).toEqual([["prod_sales"], ...chain.slice(0, -1).map((r) => [r.name])]);
+    expect(chain.map((r) => r.dependsOn[0])).toEqual(["prod_sales", ...chain.slice(0, -1).map((r) => r.name)]);
+    expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn).toEqual(["prod_sales/public/schema", "prod_reader"]);
     expect(chain.every((r) => r.deleteBeforeReplace)).toBe(true);
   });
 
