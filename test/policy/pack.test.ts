@@ -42,6 +42,7 @@ describe("the pack's code", () => {
     // The shared code it reuses: the naming contract and the platform interpreters, all pure.
     expect([...files].map((f) => path.relative(REPO_ROOT, f)).filter((f) => f.startsWith("infra")).sort()).toEqual([
       "infra/platforms/postgres/interpret.ts",
+      "infra/platforms/snowflake/ci-schemas.ts",
       "infra/platforms/snowflake/identifiers.ts",
       "infra/platforms/snowflake/interpret.ts",
       "infra/platforms/snowflake/privileges.ts",

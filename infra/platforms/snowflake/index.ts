@@ -3,6 +3,8 @@ import * as snowflake from "@pulumi/snowflake";
 import type { Boundary, Principal, Role, RoleKind, RoleName, Schema, SchemaGrant } from "../../boundary/model";
 import { snowflakeName } from "../../roster/naming";
 import type { StackSettings } from "../../stack";
+import { CREATED_MARKER } from "../../ci/schema";
+import { CI_SCHEMA_PROCEDURE, CI_SCHEMA_PROCEDURE_ARGUMENTS, CI_SCHEMA_PROCEDURE_RETURNS, createCiSchemaBody } from "./ci-schemas";
 import { quoted } from "./identifiers";
 import { READ_OBJECT_KINDS, READ_SCOPES, SNOWFLAKE_PRIVILEGES } from "./privileges";
 import { databasePrivileges, defaultRoleOf, objectOwningRoles, warehouseOf } from "./roles";
@@ -16,6 +18,7 @@ export { SNOWFLAKE_PRIVILEGES } from "./privileges";
 export const SNOWFLAKE_PREVIEW_FEATURES = [
   "snowflake_authentication_policy_resource",
   "snowflake_user_authentication_policy_attachment_resource",
+  "snowflake_procedure_sql_resource",
 ] as const;
 
 /** The one authentication policy every service user gets: key pair, nothing else. */
@@ -33,7 +36,7 @@ const ROLE_PURPOSE: Record<RoleKind, (role: Role) => string> = {
   prod_writer: () => "the only role that writes to prod schemas; held by prod service accounts",
   prod_reader: () => "reads every unrestricted prod schema",
   restricted_reader: (r) => `reads the restricted prod schema of domain ${r.of ?? "?"}`,
-  ci_builder: () => "CI: reads prod, creates and owns ci_ schemas",
+  ci_builder: () => "CI: reads prod; creates ci_ schemas through CREATE_CI_SCHEMA and owns them",
   developer: (r) => `developer ${r.of ?? "?"}: owns their schemas`,
 };
 const comment = (text: string): string => `warehouse-access: ${text}`;
@@ -96,6 +99,8 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
       }, child));
     }
 
+    this.ciSchemaProcedure(boundary, database, platform.policySchema, roleRef, track);
+
     const serviceUsers = this.serviceUsers(boundary, database, platform, track);
     const principals = new Map(boundary.principals.map((p) => [p.name, p]));
     for (const membership of boundary.memberships) {
@@ -138,6 +143,43 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
       developerSchemas: boundary.schemas.filter((s) => s.kind === "developer").map((s) => `${database}.${snowflakeName(s.name)}`),
       serviceUsers: [...serviceUsers.values()].map((u) => u.name),
     });
+  }
+
+  /** CREATE_CI_SCHEMA (ci-schemas.ts), run with its owner's (the provisioner's) rights, and the CI role's right to call it. */
+  private ciSchemaProcedure(
+    boundary: Boundary,
+    database: string,
+    policySchema: string,
+    roleRef: RoleReference,
+    track: <T extends pulumi.Resource>(resource: T) => T,
+  ): void {
+    const creator = boundary.ciSchemas.creator;
+    // No CREATE OR REPLACE in the provider: a changed body must drop the old procedure first, and its grants go with it.
+    const procedure = track(new snowflake.ProcedureSql("create_ci_schema", {
+      database,
+      schema: policySchema,
+      name: CI_SCHEMA_PROCEDURE,
+      arguments: CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => ({ ...a })),
+      returnType: CI_SCHEMA_PROCEDURE_RETURNS,
+      executeAs: "OWNER",
+      procedureDefinition: createCiSchemaBody(database, snowflakeName(creator), CREATED_MARKER),
+      comment: comment(`the one way CI creates schemas: CI_<RUN>_<DOMAIN> for a domain with a prod schema, owned by ${snowflakeName(creator)}`),
+    }, { parent: this, deleteBeforeReplace: true }));
+    // Calling a procedure takes USAGE on it and on its schema (database USAGE comes from databasePrivileges).
+    track(new snowflake.GrantPrivilegesToAccountRole(`${policySchema}/${creator}/usage`, {
+      accountRoleName: roleRef(creator),
+      privileges: ["USAGE"],
+      onSchema: { schemaName: quoted(database, policySchema) },
+    }, { parent: this }));
+    const argumentTypes = CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => a.argDataType).join(", ");
+    track(new snowflake.GrantPrivilegesToAccountRole(`create_ci_schema/${creator}`, {
+      accountRoleName: roleRef(creator),
+      privileges: ["USAGE"],
+      onSchemaObject: {
+        objectType: "PROCEDURE",
+        objectName: pulumi.interpolate`"${procedure.database}"."${procedure.schema}"."${procedure.name}"(${argumentTypes})`,
+      },
+    }, { parent: this, replaceWith: [procedure] }));
   }
 
   /** TYPE=SERVICE users with their roster key, and the key-pair-only policy attached to each. */

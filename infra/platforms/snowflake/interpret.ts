@@ -1,9 +1,11 @@
 // Reads Snowflake resources (as a stack, the mocks, or hand-written code would declare them) back into who can read or
-// write each schema. It knows Snowflake's and the provider's semantics, not our naming, so it also sees access that
-// resources written outside the generator add. Write is judged conservatively; read only when it is whole.
+// write each schema, and who can create schemas. It knows Snowflake's and the provider's semantics, not our naming, so
+// it also sees access that resources written outside the generator add. Write is judged conservatively; read only when
+// it is whole. Of procedures it reads only CREATE_CI_SCHEMA's exact body; any other owner's-rights one acts as its owner.
 
 import type { DeclaredResource } from "../declare";
-import { identifierParts, objectName } from "./identifiers";
+import { CI_SCHEMA_NAMES, ciSchemaCreatorOf } from "./ci-schemas";
+import { identifierParts, objectName, quoted } from "./identifiers";
 import { OBJECT_READ_PRIVILEGES, OBJECT_WRITE_PRIVILEGES, READ_OBJECT_KINDS, READ_SCOPES, isSchemaWrite } from "./privileges";
 
 export const SNOWFLAKE_TYPES = {
@@ -17,7 +19,20 @@ export const SNOWFLAKE_TYPES = {
   user: "snowflake:index/user:User",
   authenticationPolicy: "snowflake:index/authenticationPolicy:AuthenticationPolicy",
   userAuthenticationPolicy: "snowflake:index/userAuthenticationPolicyAttachment:UserAuthenticationPolicyAttachment",
+  procedureSql: "snowflake:index/procedureSql:ProcedureSql",
+  procedureJavascript: "snowflake:index/procedureJavascript:ProcedureJavascript",
+  procedurePython: "snowflake:index/procedurePython:ProcedurePython",
+  procedureJava: "snowflake:index/procedureJava:ProcedureJava",
+  procedureScala: "snowflake:index/procedureScala:ProcedureScala",
 } as const;
+
+const PROCEDURE_TYPES: ReadonlySet<string> = new Set([
+  SNOWFLAKE_TYPES.procedureSql, SNOWFLAKE_TYPES.procedureJavascript, SNOWFLAKE_TYPES.procedurePython,
+  SNOWFLAKE_TYPES.procedureJava, SNOWFLAKE_TYPES.procedureScala,
+]);
+
+/** The `names` of a SchemaCreation made with CREATE SCHEMA on the database: any name, PROD_ ones included. */
+export const ANY_SCHEMA_NAME = "*";
 
 /** Every Snowflake user holds PUBLIC, and so does every role. */
 export const SNOWFLAKE_PUBLIC = "PUBLIC";
@@ -38,6 +53,18 @@ export interface SchemaFacts {
   managedAccess: boolean;
 }
 
+/** A way a user can create schemas in a database. */
+export interface SchemaCreation {
+  holder: string;
+  database: string;
+  /** ANY_SCHEMA_NAME for CREATE SCHEMA on the database (which also renames an owned schema to any name), else the only names it makes. */
+  names: string;
+  /** The role that owns what is created; absent when it is the holder's session role. */
+  owner?: string;
+  /** The privilege, or the procedure that creates them. */
+  via: string;
+}
+
 export interface UserFacts {
   user: string;
   type: "PERSON" | "SERVICE" | "LEGACY_SERVICE";
@@ -55,6 +82,8 @@ export interface SnowflakeReading {
   partialReads: HolderAccess[];
   /** What holders of the provisioner's role can do: it owns what it created and inherits every role rolled up to it. */
   adminAccess: HolderAccess[];
+  /** How each user can create schemas: CREATE SCHEMA on a database, or a recognised schema-creating procedure it can call. */
+  schemaCreation: SchemaCreation[];
   schemas: SchemaFacts[];
   users: UserFacts[];
 }
@@ -77,6 +106,10 @@ const FULL_COVERAGE = READ_SCOPES.flatMap((scope) => READ_OBJECT_KINDS.map((kind
 
 interface Held {
   databaseUsage: Set<string>;
+  /** Databases where the role may create (and rename to) schemas of any name. */
+  createSchemaIn: Set<string>;
+  /** Declared procedures (procedureKey) the role may call. */
+  procedureUsage: Set<string>;
   schemaPrivileges: Map<string, Set<string>>;
   objectWrite: Set<string>;
   /** Per schema, which ALL/FUTURE object kinds (or single objects) the role may SELECT from. */
@@ -88,7 +121,8 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
   const held = new Map<string, Held>();
   const rights = (role: string): Held => {
     let existing = held.get(role);
-    if (!existing) held.set(role, (existing = { databaseUsage: new Set(), schemaPrivileges: new Map(), objectWrite: new Set(), selectCoverage: new Map() }));
+    if (!existing)
+      held.set(role, (existing = { databaseUsage: new Set(), createSchemaIn: new Set(), procedureUsage: new Set(), schemaPrivileges: new Map(), objectWrite: new Set(), selectCoverage: new Map() }));
     return existing;
   };
   const add = <K>(map: Map<K, Set<string>>, key: K, ...values: string[]) => {
@@ -118,6 +152,28 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
   };
   const schemasIn = (database: string | undefined): string[] =>
     database === undefined ? [] : [...known].filter((key) => unkey(key)[0] === objectName(database));
+
+  // Declared procedures, by database, schema, name and argument types, as grants name them.
+  const procedures = new Map<string, Procedure>();
+  for (const r of resources.filter((x) => PROCEDURE_TYPES.has(x.type))) {
+    const p = r.inputs;
+    const [database, schema, name] = [text(p.database), text(p.schema), text(p.name)].map((x) => (x === undefined ? undefined : objectName(x)));
+    if (!database || !schema || !name) continue;
+    const argumentTypes = (Array.isArray(p.arguments) ? p.arguments : []).map((a) => argumentType(text(record(a)?.argDataType) ?? ""));
+    const key = procedureKey(database, schema, name, argumentTypes);
+    const definition = r.type === SNOWFLAKE_TYPES.procedureSql ? text(p.procedureDefinition) : undefined;
+    procedures.set(key, {
+      key, database, schema,
+      identifier: `${quoted(database, schema, name)}(${argumentTypes.join(", ")})`,
+      // Snowflake's default is EXECUTE AS OWNER.
+      asOwner: (text(p.executeAs)?.toUpperCase() ?? "OWNER") !== "CALLER",
+      owner: options.provisionerRole,
+      ciCreator: definition === undefined ? undefined : ciSchemaCreatorOf({ database, definition, argumentTypes }),
+    });
+  }
+  const proceduresIn = (scope: { inSchema?: string | undefined; inDatabase?: string | undefined }): Procedure[] =>
+    [...procedures.values()].filter((p) =>
+      (scope.inSchema !== undefined && schemaKey(p.database, p.schema) === scope.inSchema) || (scope.inDatabase !== undefined && p.database === objectName(scope.inDatabase)));
 
   const grants = of(SNOWFLAKE_TYPES.grantPrivileges).map((g) => ({
     role: objectName(text(g.accountRoleName) ?? ""),
@@ -157,6 +213,11 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
     const accountObject = text(g.accountObject?.objectName);
     if (objectType === "DATABASE" && accountObject && g.privileges.some((p) => p === "USAGE" || p === "ALL"))
       rights(g.role).databaseUsage.add(objectName(accountObject));
+    if (objectType === "DATABASE" && accountObject && g.privileges.some((p) => p === "CREATE SCHEMA" || p === "ALL" || p === "ALL PRIVILEGES"))
+      rights(g.role).createSchemaIn.add(objectName(accountObject));
+    // MANAGE GRANTS lets a role grant itself CREATE SCHEMA anywhere.
+    if (g.onAccount && g.privileges.some((p) => p === "ALL" || p === "ALL PRIVILEGES" || p === "MANAGE GRANTS"))
+      for (const key of known) rights(g.role).createSchemaIn.add(unkey(key)[0]);
 
     const onSchema = g.onSchema;
     if (onSchema) {
@@ -171,6 +232,16 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
     const onObject = g.onSchemaObject;
     if (onObject) {
       const single = text(onObject.objectName);
+      const calls = g.privileges.some((p) => p === "USAGE" || p === "ALL" || p === "ALL PRIVILEGES");
+      if (calls && single && text(onObject.objectType)?.toUpperCase() === "PROCEDURE") {
+        const key = procedureKeyOf(single);
+        if (key && procedures.has(key)) rights(g.role).procedureUsage.add(key);
+      }
+      for (const scope of READ_SCOPES) {
+        const bulk = record(onObject[scope]);
+        if (!calls || !bulk || text(bulk.objectTypePlural)?.toUpperCase() !== "PROCEDURES") continue;
+        for (const p of proceduresIn({ inSchema: schemaOf(text(bulk.inSchema)), inDatabase: text(bulk.inDatabase) })) rights(g.role).procedureUsage.add(p.key);
+      }
       if (single) {
         const key = schemaOf(single);
         if (key) selectOn(g.role, key, `object:${identifierParts(single).slice(2).join(".")}`, g.privileges);
@@ -197,9 +268,12 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
       const key = schemaOf(name);
       if (key) owners.set(key, role);
     } else if (type === "DATABASE") {
-      // The database's owner can drop every schema in it.
+      // The database's owner can drop every schema in it, and create any.
       for (const key of schemasIn(name)) rights(role).objectWrite.add(key);
+      if (name) rights(role).createSchemaIn.add(objectName(name));
     } else if (name) {
+      const procedure = type === "PROCEDURE" ? procedures.get(procedureKeyOf(name) ?? "") : undefined;
+      if (procedure) procedure.owner = role;
       const key = schemaOf(name);
       if (key) rights(role).objectWrite.add(key);
     }
@@ -232,6 +306,13 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
     if (owner && text(on?.objectType)?.toUpperCase() === "ROLE" && text(on?.objectName)) roleOwners.set(objectName(text(on!.objectName)!), owner);
   }
   for (const [role, owner] of roleOwners) rolesOf.set(`role:${owner}`, [...(rolesOf.get(`role:${owner}`) ?? []), role]);
+  // Calling an owner's-rights procedure acts as its owner; only CREATE_CI_SCHEMA's known body is read for what it does instead.
+  for (const [role, rightsOf] of held)
+    for (const key of rightsOf.procedureUsage) {
+      const procedure = procedures.get(key)!;
+      if (procedure.asOwner && procedure.ciCreator === undefined && procedure.owner !== role)
+        rolesOf.set(`role:${role}`, [...(rolesOf.get(`role:${role}`) ?? []), procedure.owner]);
+    }
   const closure = (start: string[]): Set<string> => {
     const found = new Set<string>([...start, SNOWFLAKE_PUBLIC]);
     const queue = [...found];
@@ -268,12 +349,33 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
     return { levels, partial };
   };
 
+  const creations = (holder: string, roles: Set<string>): SchemaCreation[] => {
+    const union = [...roles].map((r) => held.get(r)).filter((h): h is Held => h !== undefined);
+    const found = new Map<string, SchemaCreation>();
+    const add = (c: SchemaCreation) => found.set(JSON.stringify(c), c);
+    for (const database of new Set(union.flatMap((h) => [...h.createSchemaIn])))
+      add({ holder, database, names: ANY_SCHEMA_NAME, via: `CREATE SCHEMA on database ${quoted(database)}` });
+    for (const p of procedures.values()) {
+      if (p.ciCreator === undefined || !p.asOwner || !union.some((h) => h.procedureUsage.has(p.key))) continue;
+      // A caller needs USAGE on the procedure's database and schema too.
+      const schema = schemaKey(p.database, p.schema);
+      const usesSchema = roles.has(owners.get(schema) ?? "\u0000")
+        || union.some((h) => [...(h.schemaPrivileges.get(schema) ?? [])].some((x) => x === "USAGE" || x === "ALL" || x === "ALL PRIVILEGES" || x === "OWNERSHIP"));
+      if (union.some((h) => h.databaseUsage.has(p.database)) && usesSchema)
+        add({ holder, database: p.database, names: CI_SCHEMA_NAMES, owner: p.ciCreator, via: p.identifier });
+    }
+    return [...found.values()];
+  };
+
   const access: HolderAccess[] = [];
   const partialReads: HolderAccess[] = [];
+  const schemaCreation: SchemaCreation[] = [];
   for (const user of [...users].sort()) {
-    const { levels, partial } = evaluate(user, closure(rolesOf.get(`user:${user}`) ?? []));
+    const roles = closure(rolesOf.get(`user:${user}`) ?? []);
+    const { levels, partial } = evaluate(user, roles);
     access.push(...levels);
     partialReads.push(...partial);
+    schemaCreation.push(...creations(user, roles));
   }
   const adminAccess = evaluate(options.provisionerRole, closure([options.provisionerRole])).levels;
 
@@ -294,6 +396,7 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
     access,
     partialReads,
     adminAccess,
+    schemaCreation,
     schemas: [...owners].map(([key, owner]) => {
       const [database, schema] = unkey(key);
       return { database, schema, owner, managedAccess: managed.get(key) ?? false };
@@ -314,4 +417,48 @@ export function interpretSnowflakeAccess(resources: readonly Pick<DeclaredResour
       })
       .sort((a, b) => a.user.localeCompare(b.user)),
   };
+}
+
+interface Procedure {
+  key: string;
+  database: string;
+  schema: string;
+  identifier: string;
+  asOwner: boolean;
+  owner: string;
+  /** The role CREATE_CI_SCHEMA hands schemas to, when this is that procedure's exact body. */
+  ciCreator: string | undefined;
+}
+
+/** An argument type as Snowflake resolves overloads: no length or precision, synonyms folded. */
+function argumentType(type: string): string {
+  const base = type.replace(/\(.*\)/s, "").trim().toUpperCase().replace(/\s+/g, " ");
+  if (["STRING", "TEXT", "CHAR", "CHARACTER", "CHAR VARYING", "NCHAR", "NVARCHAR", "NVARCHAR2", "NCHAR VARYING"].includes(base)) return "VARCHAR";
+  if (["NUMERIC", "DECIMAL", "INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT"].includes(base)) return "NUMBER";
+  if (["DOUBLE", "DOUBLE PRECISION", "REAL", "FLOAT4", "FLOAT8"].includes(base)) return "FLOAT";
+  return base;
+}
+
+const procedureKey = (database: string, schema: string, name: string, argumentTypes: readonly string[]): string =>
+  [database, schema, name, argumentTypes.join(",")].join("\u0000");
+
+/** The key of `"DB"."SCHEMA"."NAME"(TYPE, ...)` as a grant writes it; undefined when it is not that shape. */
+function procedureKeyOf(identifier: string): string | undefined {
+  let open = -1;
+  for (let i = 0, inQuotes = false; i < identifier.length && open < 0; i++) {
+    if (identifier[i] === '"') inQuotes = !inQuotes;
+    else if (identifier[i] === "(" && !inQuotes) open = i;
+  }
+  if (open < 0 || !identifier.trimEnd().endsWith(")")) return undefined;
+  const parts = identifierParts(identifier.slice(0, open));
+  if (parts.length !== 3) return undefined;
+  const inside = identifier.slice(open + 1, identifier.trimEnd().length - 1);
+  const types: string[] = [];
+  let depth = 0, current = "";
+  for (const c of inside) {
+    if (c === "," && depth === 0) (types.push(current), (current = ""));
+    else (depth += c === "(" ? 1 : c === ")" ? -1 : 0), (current += c);
+  }
+  if (current.trim() !== "") types.push(current);
+  return procedureKey(parts[0]!, parts[1]!, parts[2]!, types.map(argumentType));
 }

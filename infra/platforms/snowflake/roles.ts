@@ -9,16 +9,17 @@ type SnowflakeSettings = NonNullable<StackSettings["snowflake"]>;
 
 /** Roles whose objects the provisioner must keep managing: schema owners, writers (they own what they create), the CI creator. */
 export function objectOwningRoles(boundary: Boundary): RoleName[] {
-  const owners = new Set<RoleName>([boundary.ciSchemas.creator]);
+  // Not the CI role: its throwaway schemas need no admin roll-up, and leaving it out keeps the budget for every roster.
+  const owners = new Set<RoleName>();
   for (const schema of boundary.schemas) if (schema.owner !== null) owners.add(schema.owner);
   for (const grant of boundary.grants) if (grant.access === "write") owners.add(grant.role);
   return boundary.roles.map((r) => r.name).filter((name) => owners.has(name));
 }
 
 /**
- * Database privileges per role: CREATE SCHEMA for the CI creator, and USAGE for every role that uses a schema unless it
- * already inherits USAGE from a role it is a member of (developer roles get it through prod_reader), which keeps the
- * per-developer cost flat. Roles with nothing to add are left out.
+ * Database USAGE for every role that uses a schema (the CI creator calls CREATE_CI_SCHEMA in it), unless it inherits
+ * USAGE from a role it is a member of (developer roles get it through prod_reader), which keeps the per-developer cost
+ * flat. No role gets CREATE SCHEMA: with it CI could create, or rename its schema to, a PROD_ name (D1).
  */
 export function databasePrivileges(boundary: Boundary): Map<RoleName, string[]> {
   const needsUsage = new Set<RoleName>([boundary.ciSchemas.creator]);
@@ -32,11 +33,7 @@ export function databasePrivileges(boundary: Boundary): Map<RoleName, string[]> 
 
   const privileges = new Map<RoleName, string[]>();
   for (const { name } of boundary.roles) {
-    const wanted = [
-      ...(name === boundary.ciSchemas.creator ? ["CREATE SCHEMA"] : []),
-      ...(needsUsage.has(name) && !inheritsUsage(name) ? ["USAGE"] : []),
-    ];
-    if (wanted.length > 0) privileges.set(name, wanted);
+    if (needsUsage.has(name) && !inheritsUsage(name)) privileges.set(name, ["USAGE"]);
   }
   return privileges;
 }

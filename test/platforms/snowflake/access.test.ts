@@ -3,14 +3,16 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessPaths } from "../../../infra/boundary/access";
+import { accessPaths, reachableRoles } from "../../../infra/boundary/access";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
 import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
-import { SnowflakeAccess } from "../../../infra/platforms/snowflake";
+import { CREATED_MARKER } from "../../../infra/ci/schema";
+import { SNOWFLAKE_PREVIEW_FEATURES, SnowflakeAccess } from "../../../infra/platforms/snowflake";
+import { CI_SCHEMA_NAMES } from "../../../infra/platforms/snowflake/ci-schemas";
 import { identifierParts } from "../../../infra/platforms/snowflake/identifiers";
 import { databasePrivileges, objectOwningRoles } from "../../../infra/platforms/snowflake/roles";
-import { interpretSnowflakeAccess, SNOWFLAKE_TYPES, type HolderAccess } from "../../../infra/platforms/snowflake/interpret";
+import { interpretSnowflakeAccess, SNOWFLAKE_TYPES, type HolderAccess, type SchemaCreation } from "../../../infra/platforms/snowflake/interpret";
 import { loadRoster, parseRoster } from "../../../infra/roster/load";
 import { snowflakeName } from "../../../infra/roster/naming";
 import type { Roster } from "../../../infra/roster/types";
@@ -53,6 +55,16 @@ function expectedAccess(b: Boundary): HolderAccess[] {
   return sorted([...levels.values()]);
 }
 
+const CREATE_CI_SCHEMA = '"ANALYTICS"."GOVERNANCE"."CREATE_CI_SCHEMA"(VARCHAR, VARCHAR)';
+
+/** The boundary's schema creation in the interpreter's terms: whoever holds the CI role makes CI_<RUN>_<DOMAIN> through the procedure, nobody anything else. */
+function expectedCreation(b: Boundary): SchemaCreation[] {
+  return b.principals
+    .filter((p) => reachableRoles(b, p.name).has(b.ciSchemas.creator))
+    .map((p) => ({ holder: p.logins.snowflake, database: "ANALYTICS", names: CI_SCHEMA_NAMES, owner: snowflakeName(b.ciSchemas.creator), via: CREATE_CI_SCHEMA }))
+    .sort((x, y) => (x.holder < y.holder ? -1 : 1));
+}
+
 /**
  * Resources for D developers, M domains (the first R restricted, each read by its first `readersPer` developers) and
  * S service accounts, every developer on every domain they may read: the bench's shape.
@@ -78,10 +90,11 @@ function rosterOfSize(D: number, M: number, R: number, readersPer: number, S = 2
 
 /**
  * What the component makes: 1 component, 1 role per boundary role (3 + R + D), 1 roll-up per object-owning role
- * (≤ D + 2), 1 database grant per role that does not inherit USAGE (≤ 3 + R), 1 warehouse grant per developer plus CI
- * and the writer (D + 2), 1 grant per membership (2·D + Q + S + 1), 8 per prod schema, 2 per developer schema, and for
- * service accounts 1 policy plus 2 each. With every developer owning a schema and one unrestricted domain this is
- * exactly 5·D + 2·P + Q + 8·M + 2·R + 3·S + 13 (P developer schemas, Q restricted-reader memberships); never more.
+ * (≤ D + 1: developer roles and the writer), 1 database grant per role that does not inherit USAGE (≤ 3 + R), 1 warehouse grant per developer plus CI
+ * and the writer (D + 2), 1 grant per membership (2·D + Q + S + 1), 8 per prod schema, 2 per developer schema, for
+ * service accounts 1 policy plus 2 each, and 3 for CI's schema creation (the procedure, USAGE on it and on its schema).
+ * With every developer owning a schema and one unrestricted domain (so CI inherits database USAGE) this is exactly
+ * 5·D + 2·P + Q + 8·M + 2·R + 3·S + 14 (P developer schemas, Q restricted-reader memberships); never more.
  */
 function formula(b: Boundary): { exact: number; closed: number } {
   const D = b.principals.filter((p) => p.kind === "developer").length;
@@ -90,9 +103,9 @@ function formula(b: Boundary): { exact: number; closed: number } {
   const R = b.roles.filter((r) => r.kind === "restricted_reader").length;
   const P = b.schemas.filter((s) => s.kind === "developer").length;
   const exact = 1 + b.roles.length + objectOwningRoles(b).length + databasePrivileges(b).size + (D + 2) + b.memberships.length
-    + 8 * M + 2 * P + (S > 0 ? 1 + 2 * S : 0);
+    + 8 * M + 2 * P + (S > 0 ? 1 + 2 * S : 0) + 3;
   const Q = b.memberships.filter((m) => b.roles.find((r) => r.name === m.role)?.kind === "restricted_reader").length;
-  return { exact, closed: 5 * D + 2 * P + Q + 8 * M + 2 * R + 3 * S + 13 };
+  return { exact, closed: 5 * D + 2 * P + Q + 8 * M + 2 * R + 3 * S + 14 };
 }
 const budget = (D: number, M: number) => 2 * D * M + 5 * D + 10 * M + 20;
 
@@ -126,7 +139,7 @@ describe("Snowflake resources for the shipped roster", () => {
     const schemas = boundary.schemas.map((s) => snowflakeName(s.name)).sort();
     expect(reading.adminAccess.filter((a) => a.access === "write").map((a) => a.schema)).toEqual(schemas);
     expect(ofType(T.grantAccountRole).filter((g) => g.inputs.parentRoleName === `"${ADMIN}"`).map((g) => g.name).sort())
-      .toEqual(["ci_builder/SYSADMIN", "dev_alice/SYSADMIN", "dev_bob/SYSADMIN", "dev_carol/SYSADMIN", "dev_dave/SYSADMIN", "dev_erin/SYSADMIN", "prod_writer/SYSADMIN"]);
+      .toEqual(["dev_alice/SYSADMIN", "dev_bob/SYSADMIN", "dev_carol/SYSADMIN", "dev_dave/SYSADMIN", "dev_erin/SYSADMIN", "prod_writer/SYSADMIN"]);
   });
 
   it("gives no two resources the same type and name, and counts itself right", () => {
@@ -246,13 +259,65 @@ describe("Snowflake resources for the shipped roster", () => {
     ]);
   });
 
-  it("lets CI create schemas, and grants database and warehouse USAGE per role", () => {
-    expect(named(T.grantPrivileges, "analytics/ci_builder/database").inputs).toEqual({
-      accountRoleName: '"CI_BUILDER"', privileges: ["CREATE SCHEMA"], onAccountObject: { objectType: "DATABASE", objectName: '"ANALYTICS"' },
+  it("gives no role CREATE SCHEMA on the database: the provisioner, which owns it, is the only one that has it", () => {
+    const onDatabase = ofType(T.grantPrivileges).filter((g) => (g.inputs.onAccountObject as { objectType?: string } | undefined)?.objectType === "DATABASE");
+    expect(onDatabase.length).toBeGreaterThan(0);
+    for (const g of onDatabase) expect(g.inputs.privileges).toEqual(["USAGE"]);
+    expect(ofType(T.grantPrivileges).filter((g) => g.inputs.allPrivileges !== undefined || g.inputs.onAccount !== undefined)).toEqual([]);
+    expect(ofType(T.grantOwnership).filter((o) => (o.inputs.on as { objectType: string }).objectType !== "SCHEMA")).toEqual([]);
+    const reading = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN });
+    expect(reading.schemaCreation.filter((c) => c.names !== CI_SCHEMA_NAMES)).toEqual([]);
+  });
+
+  it("lets CI create schemas only through CREATE_CI_SCHEMA: an owner's-rights procedure that validates, checks the domain and hands over", () => {
+    const procedure = named(T.procedureSql, "create_ci_schema");
+    expect(procedure).toMatchObject({
+      parent: "snowflake", protect: false, deleteBeforeReplace: true,
+      inputs: {
+        database: "ANALYTICS", schema: "GOVERNANCE", name: "CREATE_CI_SCHEMA", executeAs: "OWNER", returnType: "VARCHAR",
+        arguments: [{ argName: "RUN", argDataType: "VARCHAR" }, { argName: "DOMAIN", argDataType: "VARCHAR" }],
+      },
     });
+    const body = procedure.inputs.procedureDefinition as string;
+    for (const part of [
+      "run_id := UPPER(RUN);", "domain_name := UPPER(DOMAIN);",
+      "REGEXP_LIKE(run_id, '^[A-Z0-9][A-Z0-9_]*$')", "REGEXP_LIKE(domain_name, '^[A-Z][A-Z0-9_]*$')",
+      `FROM "ANALYTICS".INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = 'PROD_' || :domain_name`,
+      "schema_name := 'CI_' || run_id || '_' || domain_name;",
+      `'CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."' || schema_name || '" COMMENT = ''${CREATED_MARKER}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`,
+      `'GRANT OWNERSHIP ON SCHEMA "ANALYTICS"."' || schema_name || '" TO ROLE "CI_BUILDER" COPY CURRENT GRANTS'`,
+      "ELSEIF (owner_role <> 'CI_BUILDER') THEN",
+    ]) expect(body).toContain(part);
+    // The provider folds whitespace, so a line comment would swallow the rest of the body; and $$ would end it.
+    expect(body).not.toContain("--");
+    expect(body).not.toContain("$$");
+    // Outside string literals, the arguments are read once each, into the variables the patterns check.
+    expect(body.replace(/'(?:[^']|'')*'/g, "''").match(/\b(RUN|DOMAIN)\b/g)).toEqual(["RUN", "DOMAIN"]);
+    expect(SNOWFLAKE_PREVIEW_FEATURES).toContain("snowflake_procedure_sql_resource");
+
+    expect(named(T.grantPrivileges, "create_ci_schema/ci_builder")).toMatchObject({
+      parent: "snowflake", replaceWith: ["create_ci_schema"],
+      inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchemaObject: { objectType: "PROCEDURE", objectName: CREATE_CI_SCHEMA } },
+    });
+    expect(named(T.grantPrivileges, "GOVERNANCE/ci_builder/usage").inputs).toEqual({
+      accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchema: { schemaName: '"ANALYTICS"."GOVERNANCE"' },
+    });
+    expect(ofType(T.grantPrivileges).filter((g) => JSON.stringify(g.inputs).includes("GOVERNANCE")).map((g) => g.name).sort())
+      .toEqual(["GOVERNANCE/ci_builder/usage", "create_ci_schema/ci_builder"]);
+  });
+
+  it("reads back CI's schema creation exactly as the boundary says, and gives CI nothing of the procedure owner's rights", () => {
+    const reading = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN });
+    expect(reading.schemaCreation).toEqual(expectedCreation(boundary));
+    expect(reading.schemaCreation).toEqual([
+      { holder: "SVC_CI", database: "ANALYTICS", names: "CI_<RUN>_<DOMAIN>", owner: "CI_BUILDER", via: CREATE_CI_SCHEMA },
+    ]);
+    expect(reading.access.filter((a) => a.holder === "SVC_CI" && a.access === "write")).toEqual([]);
+  });
+
+  it("grants database and warehouse USAGE per role", () => {
     // Developer roles and CI inherit database USAGE through prod_reader, which holds it.
     expect(ofType(T.grantPrivileges).filter((g) => g.name.endsWith("/database")).map((g) => [g.name, g.inputs.privileges])).toEqual([
-      ["analytics/ci_builder/database", ["CREATE SCHEMA"]],
       ["analytics/prod_finance_reader/database", ["USAGE"]],
       ["analytics/prod_reader/database", ["USAGE"]],
       ["analytics/prod_writer/database", ["USAGE"]],
@@ -305,17 +370,21 @@ describe("Snowflake resources for other rosters", () => {
     expect(made.length).toBeLessThanOrEqual(budget(D, M));
     // Nothing per developer per prod schema: reads go through roles.
     expect(made.filter((r) => r.name.startsWith("prod_") && /dev_/.test(r.name))).toEqual([]);
-    expect(sorted(interpretSnowflakeAccess(made, { provisionerRole: ADMIN }).access)).toEqual(expectedAccess(b));
+    const reading = interpretSnowflakeAccess(made, { provisionerRole: ADMIN });
+    expect(sorted(reading.access)).toEqual(expectedAccess(b));
+    expect(reading.schemaCreation).toEqual(expectedCreation(b));
   });
 
-  it("goes over the bound only by one membership per reader of a restricted domain, which no translation avoids", async () => {
+  it("goes over the bound only by one membership per reader of a restricted domain, even when no domain is unrestricted", async () => {
     const D = 6, M = 3;
     const b = buildBoundary(rosterOfSize(D, M, M, D));
     const { resources: made } = await declare(b);
     const readerMemberships = made.filter((r) => r.type === T.grantAccountRole && /\/prod_domain\d+_reader$/.test(r.name)).length;
     expect(readerMemberships).toBe(D * M);
     expect(made.length).toBeGreaterThan(budget(D, M));
-    expect(made.length - readerMemberships).toBeLessThanOrEqual(budget(D, M));
+    // With no unrestricted domain CI inherits no database USAGE, and CREATE_CI_SCHEMA needs its own: still within the bound.
+    expect(made.filter((r) => r.name === "analytics/ci_builder/database").map((r) => r.inputs.privileges)).toEqual([["USAGE"]]);
+    expect(made.length - readerMemberships).toBe(budget(D, M));
   });
 
   it("reads back to the boundary for random valid rosters", async () => {
@@ -326,6 +395,7 @@ describe("Snowflake resources for other rosters", () => {
         const reading = interpretSnowflakeAccess(made, { provisionerRole: ADMIN });
         expect(sorted(reading.access)).toEqual(expectedAccess(b));
         expect(reading.partialReads).toEqual([]);
+        expect(reading.schemaCreation).toEqual(expectedCreation(b));
         expect(access.resourceCount).toBe(made.length);
         expect(made.length).toBe(formula(b).exact);
         expect(made.length).toBeLessThanOrEqual(formula(b).closed);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { CREATED_MARKER } from "../../../infra/ci/schema";
+import { CI_SCHEMA_PROCEDURE_ARGUMENTS, ciSchemaCreatorOf, createCiSchemaBody } from "../../../infra/platforms/snowflake/ci-schemas";
 import { identifierParts, quoted } from "../../../infra/platforms/snowflake/identifiers";
-import { interpretSnowflakeAccess, SNOWFLAKE_TYPES as T } from "../../../infra/platforms/snowflake/interpret";
+import { ANY_SCHEMA_NAME, interpretSnowflakeAccess, SNOWFLAKE_TYPES as T } from "../../../infra/platforms/snowflake/interpret";
 
 // The interpreter on hand-written resources: what the policy pack and the audit will feed it, beyond what we generate.
 
@@ -88,5 +90,92 @@ describe("interpretSnowflakeAccess", () => {
       { user: "BOB", type: "PERSON", hasRsaPublicKey: false, hasPassword: true },
       { user: "SVC_PROD", type: "SERVICE", defaultRole: "PROD_WRITER", hasRsaPublicKey: true, hasPassword: false, authenticationMethods: ["KEYPAIR"] },
     ]);
+  });
+});
+
+describe("interpretSnowflakeAccess: schema creation and procedures", () => {
+  const GOVERNANCE = quoted("ANALYTICS", "GOVERNANCE");
+  const PROCEDURE = `${quoted("ANALYTICS", "GOVERNANCE", "CREATE_CI_SCHEMA")}(VARCHAR, VARCHAR)`;
+  const procedure = (inputs: Record<string, unknown> = {}): Resource => ({
+    type: T.procedureSql,
+    inputs: {
+      database: "ANALYTICS", schema: "GOVERNANCE", name: "CREATE_CI_SCHEMA", executeAs: "OWNER", returnType: "VARCHAR",
+      arguments: CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => ({ ...a })),
+      procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER),
+      ...inputs,
+    },
+  });
+  /** The small stack plus CI as the program makes it: database USAGE, USAGE on GOVERNANCE and on the procedure. */
+  const withCi = (...extra: Resource[]): Resource[] => [
+    ...base(),
+    { type: T.accountRole, inputs: { name: "CI_BUILDER" } },
+    { type: T.grantAccountRole, inputs: { roleName: '"CI_BUILDER"', userName: '"SVC_CI"' } },
+    { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onAccountObject: { objectType: "DATABASE", objectName: '"ANALYTICS"' } } },
+    { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchema: { schemaName: GOVERNANCE } } },
+    { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchemaObject: { objectType: "PROCEDURE", objectName: PROCEDURE } } },
+    procedure(),
+    ...extra,
+  ];
+  const ciCreates = { holder: "SVC_CI", database: "ANALYTICS", names: "CI_<RUN>_<DOMAIN>", owner: "CI_BUILDER", via: PROCEDURE };
+
+  it("reads CREATE_CI_SCHEMA's callers as creating CI_<RUN>_<DOMAIN> for its role, and nothing of its owner's rights", () => {
+    expect(read(withCi()).schemaCreation).toEqual([ciCreates]);
+    expect(accessOf(withCi(), "SVC_CI")).toEqual([]);
+    expect(read(base()).schemaCreation).toEqual([]);
+  });
+
+  it("recognises the body whatever its whitespace (the provider folds it), and names the procedure by the grant's spelling", () => {
+    const folded = procedure({ procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER).replace(/\s+/g, " ") });
+    expect(read([...withCi().filter((r) => r.type !== T.procedureSql), folded]).schemaCreation).toEqual([ciCreates]);
+    const spelled = withCi().map((r) => (JSON.stringify(r.inputs).includes("PROCEDURE") && r.type === T.grantPrivileges
+      ? { ...r, inputs: { ...r.inputs, onSchemaObject: { objectType: "PROCEDURE", objectName: "ANALYTICS.GOVERNANCE.CREATE_CI_SCHEMA(varchar(100), string)" } } }
+      : r));
+    expect(read(spelled).schemaCreation).toEqual([ciCreates]);
+  });
+
+  it("needs USAGE on the procedure's database and schema too, as CALL does", () => {
+    const without = (match: (r: Resource) => boolean) => withCi().filter((r) => !match(r));
+    expect(read(without((r) => JSON.stringify(r.inputs).includes(`"schemaName":${JSON.stringify(GOVERNANCE)}`))).schemaCreation).toEqual([]);
+    expect(read(without((r) => r.inputs.accountRoleName === '"CI_BUILDER"' && r.inputs.onAccountObject !== undefined)).schemaCreation).toEqual([]);
+    const allProcedures = { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchemaObject: { all: { objectTypePlural: "PROCEDURES", inSchema: GOVERNANCE } } } };
+    expect(read([...without((r) => r.inputs.onSchemaObject !== undefined && r.inputs.accountRoleName === '"CI_BUILDER"'), allProcedures]).schemaCreation).toEqual([ciCreates]);
+  });
+
+  it("reads CREATE SCHEMA on the database, ALL on it, its ownership and MANAGE GRANTS as creating schemas of any name", () => {
+    const expected = [{ holder: "SVC_CI", database: "ANALYTICS", names: ANY_SCHEMA_NAME, via: 'CREATE SCHEMA on database "ANALYTICS"' }, ciCreates];
+    for (const extra of [
+      { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["CREATE SCHEMA"], onAccountObject: { objectType: "DATABASE", objectName: '"ANALYTICS"' } } },
+      { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', allPrivileges: true, onAccountObject: { objectType: "DATABASE", objectName: '"ANALYTICS"' } } },
+      { type: T.grantOwnership, inputs: { accountRoleName: '"CI_BUILDER"', on: { objectType: "DATABASE", objectName: '"ANALYTICS"' } } },
+      { type: T.grantPrivileges, inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["MANAGE GRANTS"], onAccount: true } },
+    ]) expect(read(withCi(extra)).schemaCreation).toEqual(expected);
+  });
+
+  it("reads any other owner's-rights procedure as acting with its owner's rights: a changed body makes its callers the provisioner", () => {
+    const prodPrefix = procedure({ procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER).replaceAll("'CI_'", "'PROD_'") });
+    const tampered = [...withCi().filter((r) => r.type !== T.procedureSql), prodPrefix];
+    expect(read(tampered).schemaCreation).toEqual([]);
+    expect(accessOf(tampered, "SVC_CI")).toEqual(["PROD_SALES:write"]);
+    // Another owner: its callers act as that role, here the writer (which, owning the procedure, also writes GOVERNANCE).
+    const ownedByWriter = { type: T.grantOwnership, inputs: { accountRoleName: '"PROD_WRITER"', on: { objectType: "PROCEDURE", objectName: PROCEDURE } } };
+    expect(accessOf([...tampered, ownedByWriter], "SVC_CI")).toEqual(["GOVERNANCE:write", "PROD_SALES:write"]);
+    expect(accessOf([...tampered, ownedByWriter], "ALICE")).toEqual(["PROD_SALES:read"]);
+    // Caller's rights: the procedure can do only what its caller can.
+    const asCaller = [...withCi().filter((r) => r.type !== T.procedureSql), { ...prodPrefix, inputs: { ...prodPrefix.inputs, executeAs: "CALLER" } }];
+    expect(accessOf(asCaller, "SVC_CI")).toEqual([]);
+    expect(read(asCaller).schemaCreation).toEqual([]);
+  });
+
+  it("recognises only CREATE_CI_SCHEMA's exact body, for the procedure's own database", () => {
+    const body = createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER);
+    const of = (definition: string, database = "ANALYTICS", argumentTypes = ["VARCHAR", "VARCHAR"]) => ciSchemaCreatorOf({ database, definition, argumentTypes });
+    expect(of(body)).toBe("CI_BUILDER");
+    expect(of(createCiSchemaBody("ANALYTICS", "DEV_ALICE", CREATED_MARKER))).toBe("DEV_ALICE");
+    expect(of(body, "OTHER")).toBeUndefined();
+    expect(of(body, "ANALYTICS", ["VARCHAR"])).toBeUndefined();
+    expect(of(body.replace("RAISE unknown_domain;", "NULL;"))).toBeUndefined();
+    expect(of(`${body} SELECT 1;`)).toBeUndefined();
+    expect(() => createCiSchemaBody("ANALYTICS", "CI_BUILDER", "x'; DROP SCHEMA PROD_SALES; --=")).toThrow(RangeError);
+    expect(() => createCiSchemaBody("analytics", "CI_BUILDER", CREATED_MARKER)).toThrow(RangeError);
   });
 });
