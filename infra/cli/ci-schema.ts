@@ -1,8 +1,7 @@
-import { Command } from "commander";
 import { connectLive, safeMessage } from "../audit/connection";
 import { CREATE_CI_SCHEMA_FUNCTION, CiSchemaTaken, ciSchemaNameFor, createCiSchema } from "../ci/schema";
 import { CI_BUILDER } from "../roster/naming";
-import { ExitCode } from "./command";
+import { ExitCode, printFailure, scriptCommand } from "./command";
 
 // `npm run ci-schema -- --live URL --run RUN --domain D`: what a CI job runs before it builds, so that cleanup-ci can
 // later tell how old the schema is.
@@ -53,19 +52,11 @@ async function run(options: CiSchemaOptions): Promise<void> {
   }
 }
 
-new Command("npm run ci-schema --")
-  .description("Create a CI schema (ci_<run>_<domain>, owned by ci_builder) with its creation time, for cleanup-ci.")
+scriptCommand("ci-schema", "Create a CI schema (ci_<run>_<domain>, owned by ci_builder) with its creation time, for cleanup-ci.", HELP)
   .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL)")
   .requiredOption("--run <run>", "the CI run id: lowercase letters, digits, underscores")
   .requiredOption("--domain <domain>", "the domain the run builds")
   .option("--json", "print the schema as JSON instead of text")
-  .helpOption("-h, --help", "show this help")
-  .addHelpText("after", HELP)
-  .showHelpAfterError("(run with --help for usage)")
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput))
   .action(run)
   .parseAsync()
-  .catch((error: unknown) => {
-    process.stderr.write(`ci-schema: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = ExitCode.invalidInput;
-  });
+  .catch(printFailure("ci-schema"));

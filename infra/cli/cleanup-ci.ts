@@ -1,9 +1,8 @@
-import { Command } from "commander";
 import { connectLive, maskConnectionString, safeMessage } from "../audit/connection";
 import { cleanupCiSchemas, cleanupFailed, formatAge, parseAge, type CiSchemaVerdict, type CleanupResult } from "../ci/cleanup";
 import { CI_BUILDER } from "../roster/naming";
 import { alignColumns, count } from "../report/columns";
-import { ExitCode } from "./command";
+import { ExitCode, printFailure, scriptCommand } from "./command";
 
 // `npm run cleanup-ci -- --live URL --older-than 24h [--dry-run] [--json]`: drops stale CI schemas, asks nothing.
 
@@ -75,20 +74,11 @@ async function run(options: CleanupOptions): Promise<void> {
   }
 }
 
-new Command("npm run cleanup-ci --")
-  .description("Drop stale CI schemas (ci_<run>_<domain>, owned by ci_builder, older than a threshold). For CI: asks nothing.")
+scriptCommand("cleanup-ci", "Drop stale CI schemas (ci_<run>_<domain>, owned by ci_builder, older than a threshold). For CI: asks nothing.", HELP)
   .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL)")
   .requiredOption("--older-than <age>", "drop schemas created longer ago than this: 90m, 24h, 2d, 1w")
   .option("--dry-run", "list what would be dropped, drop nothing")
   .option("--json", "print the result as JSON instead of text")
-  .helpOption("-h, --help", "show this help")
-  .addHelpText("after", HELP)
-  .showHelpAfterError("(run with --help for usage)")
-  // Commander exits 1 on a bad option, which a CI job would read as a failed drop.
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput))
   .action(run)
   .parseAsync()
-  .catch((error: unknown) => {
-    process.stderr.write(`cleanup-ci: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = ExitCode.invalidInput;
-  });
+  .catch(printFailure("cleanup-ci"));

@@ -21,17 +21,30 @@ Exit codes:
   1  a deny rule is violated (each violation is printed)
   2  invalid input: a bad option, or roster problems on stderr as FILE:LINE:COL: PATH: MESSAGE`;
 
-/** A command named as people run it (`npm run plan --`), with the common options. */
-export function rosterCommand(script: string, description: string): Command {
+/** A command named as people run it (`npm run cleanup-ci --`): --help with `help` after the options, exit code 2 for a bad option. */
+export function scriptCommand(script: string, description: string, help: string): Command {
   return new Command(`npm run ${script} --`)
     .description(description)
-    .option("--roster <path>", "team roster to read", "team.yaml")
-    .option("--json", "print the report as JSON instead of text")
     .helpOption("-h, --help", "show this help")
-    .addHelpText("after", EXIT_CODES_HELP)
+    .addHelpText("after", help)
     .showHelpAfterError("(run with --help for usage)")
-    // Commander exits 1 on a bad option, which a CI job would read as a rule violation.
+    // Commander exits 1 on a bad option, which a CI job would read as a rule violation or a failed drop.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput));
+}
+
+/** A command named as people run it (`npm run plan --`), with the common options. */
+export function rosterCommand(script: string, description: string): Command {
+  return scriptCommand(script, description, EXIT_CODES_HELP)
+    .option("--roster <path>", "team roster to read", "team.yaml")
+    .option("--json", "print the report as JSON instead of text");
+}
+
+/** For `parseAsync().catch(...)`: prints an error no action handled as `script: message` and sets exit code 2. */
+export function printFailure(script: string): (error: unknown) => void {
+  return (error) => {
+    process.stderr.write(`${script}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = ExitCode.invalidInput;
+  };
 }
 
 /** The validated roster, or undefined after printing every problem to stderr and setting exit code 2. */

@@ -1,36 +1,17 @@
-import { spawn } from "node:child_process";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LiveAuditReport } from "../../infra/audit/live-report";
 import { declareResources } from "../../infra/platforms/declare";
 import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
-import { REPO_ROOT, shippedBoundary } from "../support/shipped";
+import { runCommand, type CommandResult } from "../support/commands";
+import { shippedBoundary } from "../support/shipped";
 import { sandboxSettings, shippedProvider } from "../sandbox/support";
 
 // `npm run audit -- --live URL` as a CI job runs it: a child process on the sandbox, judged by exit code and output,
 // and never showing a password, not even in pg's own errors.
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function audit(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "infra/cli/audit.ts", ...args], {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PGPASSWORD: "" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+// A PGPASSWORD in the caller's environment must not stand in for a password a URL leaves out.
+const audit = (...args: string[]) => runCommand("audit", args, { env: { PGPASSWORD: "" } });
 
 const boundary = shippedBoundary();
 const settings = sandboxSettings();
@@ -55,7 +36,7 @@ afterAll(async () => {
 
 const superuserUrl = () => sandbox.server.url(settings.database);
 const loginUrl = (login: string) => sandbox.url(seeded.logins.find((l) => l.login === login)!);
-const expectNoSecret = (run: Run) => {
+const expectNoSecret = (run: CommandResult) => {
   for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
 };
 

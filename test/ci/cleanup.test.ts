@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupCiSchemas, formatAge, parseAge, type CleanupResult } from "../../infra/ci/cleanup";
 import { CiSchemaTaken, ciSchemaNameFor, createCiSchema, createdMarker, parseCreatedMarker } from "../../infra/ci/schema";
 import { ciCreateSchemaBody } from "../../infra/platforms/postgres";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "../../infra/sandbox/server";
-import { REPO_ROOT } from "../support/shipped";
+import { runCommand } from "../support/commands";
 
 // CI schemas on a real server: the program's ci.create_schema (installed here with the program's own body, owned by a
 // non-superuser provisioner) records when each was made, and cleanup drops only the stale ones that are named ci_,
@@ -64,18 +63,6 @@ async function as(login: { user: string; password: string }): Promise<pg.Client>
   const client = new pg.Client({ connectionString: server.url(DATABASE, login) });
   await client.connect();
   return client;
-}
-
-function cli(script: "cleanup-ci" | "ci-schema", ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", `infra/cli/${script}.ts`, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 describe("the creation marker", () => {
@@ -142,12 +129,12 @@ describe("createCiSchema, as the CI login", () => {
   });
 
   it("is what `npm run ci-schema` runs", async () => {
-    const made = await cli("ci-schema", "--live", server.url(DATABASE, SVC_CI), "--run", "777", "--domain", "sales");
+    const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "777", "--domain", "sales"]);
     try {
       expect(made.stderr).toBe("");
       expect(made.status).toBe(0);
       expect(made.stdout).toMatch(/^created ci_777_sales \(owner ci_builder, created \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/);
-      const bad = await cli("ci-schema", "--live", server.url(DATABASE, SVC_CI), "--run", "777", "--domain", "Sales");
+      const bad = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "777", "--domain", "Sales"]);
       expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('--domain "Sales"');
     } finally {
@@ -185,7 +172,7 @@ describe("cleanup-ci", () => {
 
   it("--dry-run lists every ci_ schema with what it would do and why, and drops nothing", async () => {
     const before = await schemas();
-    const run = await cli("cleanup-ci", "--live", server.url(DATABASE, SVC_CI), "--older-than", "24h", "--dry-run", "--json");
+    const run = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, SVC_CI), "--older-than", "24h", "--dry-run", "--json"]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     const result = JSON.parse(run.stdout) as CleanupResult & { target: string };
@@ -197,7 +184,7 @@ describe("cleanup-ci", () => {
   });
 
   it("prints the plan as text for people", async () => {
-    const run = await cli("cleanup-ci", "--live", server.url(DATABASE, SVC_CI), "--older-than", "24h", "--dry-run");
+    const run = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, SVC_CI), "--older-than", "24h", "--dry-run"]);
     expect(run.status).toBe(0);
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^CI schemas at postgresql:\/\/svc_ci:\*\*\*@127\.0\.0\.1:\d+\/analytics: stale means ci_builder's and created before \S+Z \(older than 24\.0h\)$/);
@@ -208,7 +195,7 @@ describe("cleanup-ci", () => {
 
   it("exits 1 when a drop fails, and still tries the others", async () => {
     // alice is no member of ci_builder, so PostgreSQL refuses each drop: both are reported, none is dropped.
-    const run = await cli("cleanup-ci", "--live", server.url(DATABASE, ALICE), "--older-than", "24h");
+    const run = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, ALICE), "--older-than", "24h"]);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain("  NOT dropped ci_101_sales: must be owner of schema ci_101_sales");
     expect(run.stdout).toContain("  NOT dropped ci_107_finance: must be owner of schema ci_107_finance");
@@ -218,7 +205,7 @@ describe("cleanup-ci", () => {
 
   it("drops exactly the stale ones, with what is in them, as the CI login", async () => {
     const before = await schemas();
-    const run = await cli("cleanup-ci", "--live", server.url(DATABASE, SVC_CI), "--older-than", "24h");
+    const run = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, SVC_CI), "--older-than", "24h"]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("  dropped ci_101_sales\n  dropped ci_107_finance\nDropped 2 of 2 stale schemas; 5 left alone.\n");

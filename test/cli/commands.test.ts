@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -10,6 +9,7 @@ import { auditReport } from "../../infra/report/audit";
 import { declareResources } from "../../infra/platforms/declare";
 import { planReport } from "../../infra/report/plan";
 import { managedResources } from "../../infra/report/resources";
+import { runCommand } from "../support/commands";
 import { shippedSettings } from "../support/shipped";
 import { loadRoster, parseRoster } from "../../infra/roster/load";
 import { formatProblem, RosterError } from "../../infra/roster/problems";
@@ -19,27 +19,6 @@ import { formatProblem, RosterError } from "../../infra/roster/problems";
 const ROOT = path.resolve(__dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: "plan" | "audit", ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", `infra/cli/${command}.ts`, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const shipped = buildBoundary(loadRoster(path.join(ROOT, "team.yaml")));
 
@@ -59,7 +38,7 @@ service_accounts:
 describe("plan and audit as child processes", () => {
   for (const command of ["plan", "audit"] as const) {
     it(`${command} --help explains the options and exit codes`, async () => {
-      const help = await run(command, "--help");
+      const help = await runCommand(command, ["--help"]);
       expect(help.status).toBe(0);
       expect(help.stdout).toContain(`Usage: npm run ${command} -- [options]`);
       for (const option of ["--roster <path>", "--json", "-h, --help", "Exit codes:", "0  ok", "1  a deny rule is violated", "2  invalid input"])
@@ -67,7 +46,7 @@ describe("plan and audit as child processes", () => {
     });
 
     it(`${command} exits 0 on the shipped roster and says the deny rules hold`, async () => {
-      const result = await run(command);
+      const result = await runCommand(command);
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       expect(result.stdout).toContain("Deny rules D1–D5: all hold\n");
@@ -76,7 +55,7 @@ describe("plan and audit as child processes", () => {
     it(`${command} exits 2 with every roster problem on stderr as FILE:LINE:COL, and prints nothing on stdout`, async () => {
       const file = path.join(scratch, `${command}-invalid.yaml`);
       writeFileSync(file, INVALID);
-      const result = await run(command, "--roster", file);
+      const result = await runCommand(command, ["--roster", file]);
       expect(result.status).toBe(2);
       expect(result.stdout).toBe("");
       const expected = parseRoster(INVALID, file).problems?.map(formatProblem) ?? [];
@@ -89,7 +68,7 @@ describe("plan and audit as child processes", () => {
 
     it(`${command} exits 2 for a roster file that does not exist`, async () => {
       const missing = path.join(scratch, "no-such-team.yaml");
-      const result = await run(command, "--roster", missing);
+      const result = await runCommand(command, ["--roster", missing]);
       expect(result.status).toBe(2);
       expect(result.stdout).toBe("");
       let expected = "";
@@ -103,7 +82,7 @@ describe("plan and audit as child processes", () => {
     });
 
     it(`${command} exits 2 for an unknown option`, async () => {
-      const result = await run(command, "--rooster", "team.yaml");
+      const result = await runCommand(command, ["--rooster", "team.yaml"]);
       expect(result.status).toBe(2);
       expect(result.stdout).toBe("");
       expect(result.stderr).toContain("unknown option '--rooster'");
@@ -111,14 +90,14 @@ describe("plan and audit as child processes", () => {
   }
 
   it("plan --json prints the plan report object", async () => {
-    const result = await run("plan", "--json");
+    const result = await runCommand("plan", ["--json"]);
     expect(result.status).toBe(0);
     const resources = managedResources(await declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml");
     expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), resources, "team.yaml"));
   });
 
   it("audit --json prints the audit report object", async () => {
-    const result = await run("audit", "--json", "--roster", "team.yaml");
+    const result = await runCommand("audit", ["--json", "--roster", "team.yaml"]);
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(auditReport(declaredWriters(shipped), checkBoundary(shipped), "team.yaml"));
   });
@@ -126,7 +105,7 @@ describe("plan and audit as child processes", () => {
   it("plan exits 2 and names the file when the stack configuration is not YAML", async () => {
     const file = path.join(scratch, "Pulumi.broken.yaml");
     writeFileSync(file, "config: [\n");
-    const result = await run("plan", "--stack-config", file);
+    const result = await runCommand("plan", ["--stack-config", file]);
     expect(result.status).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(`${file}: is not valid YAML:`);
@@ -145,7 +124,7 @@ service_accounts:
   - name: svc_prod
     purpose: prod
 `);
-    const result = await run("plan", "--roster", file);
+    const result = await runCommand("plan", ["--roster", file]);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`Plan for ${file}: 2 developers, 1 service account, 1 prod schema`);
     expect(result.stdout).toContain("missing (add rsa_public_key)");

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { startCommand } from "../support/commands";
 import { REPO_ROOT } from "../support/shipped";
 
 // `npm run sandbox` as people run it: a child process that starts its own server, reports, and cleans up.
@@ -60,7 +61,7 @@ describe("npm run sandbox", () => {
   }, TIMEOUT);
 
   it("with --keep, serves one login per principal until Ctrl-C, then removes everything", async () => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "infra/cli/sandbox.ts", "--keep"], { cwd: REPO_ROOT });
+    const child = startCommand("sandbox", ["--keep"]);
     const done = finished(child);
     let stdout = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -29,8 +29,16 @@ export interface SnowflakeAccessArgs {
   settings: StackSettings;
 }
 
-/** A role as grant resources name it: by the AccountRole's output when the stack makes it (so grants wait for it), else literally. */
-type RoleReference = (role: RoleName) => pulumi.Input<string>;
+/** An object as grants name it: quoted, literally, with the resource to wait for when the stack makes it. */
+interface Named {
+  name: string;
+  dependsOn: pulumi.Resource[];
+}
+
+/** A role by name; plain names and dependsOn cost the SDK far less than outputs of the AccountRole. */
+type RoleReference = (role: RoleName) => Named;
+
+const waitFor = (...named: Named[]): pulumi.Resource[] => named.flatMap((n) => n.dependsOn);
 
 const ROLE_PURPOSE: Record<RoleKind, (role: Role) => string> = {
   prod_writer: () => "the only role that writes to prod schemas; held by prod service accounts",
@@ -70,33 +78,33 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
     }
     const roleRef: RoleReference = (role) => {
       const made = roles.get(role);
-      return made ? pulumi.interpolate`"${made.name}"` : quoted(snowflakeName(role));
+      return { name: quoted(snowflakeName(role)), dependsOn: made ? [made] : [] };
     };
 
     // Makes adminRole holders writers everywhere these roles write: an admin path, which the audit shows as such.
     const rollUps = new Map<RoleName, snowflake.GrantAccountRole>();
     for (const role of objectOwningRoles(boundary)) {
       rollUps.set(role, track(new snowflake.GrantAccountRole(`${role}/${adminRole}`, {
-        roleName: roleRef(role),
+        roleName: roleRef(role).name,
         parentRoleName: quoted(adminRole),
-      }, child)));
+      }, { ...child, dependsOn: waitFor(roleRef(role)) })));
     }
 
     for (const [role, privileges] of databasePrivileges(boundary)) {
       track(new snowflake.GrantPrivilegesToAccountRole(`${settings.database}/${role}/database`, {
-        accountRoleName: roleRef(role),
+        accountRoleName: roleRef(role).name,
         privileges,
         onAccountObject: { objectType: "DATABASE", objectName: quoted(database) },
-      }, child));
+      }, { ...child, dependsOn: waitFor(roleRef(role)) }));
     }
     for (const role of boundary.roles) {
       const warehouse = warehouseOf(role, platform);
       if (warehouse === undefined) continue;
       track(new snowflake.GrantPrivilegesToAccountRole(`${warehouse}/${role.name}/warehouse`, {
-        accountRoleName: roleRef(role.name),
+        accountRoleName: roleRef(role.name).name,
         privileges: ["USAGE"],
         onAccountObject: { objectType: "WAREHOUSE", objectName: quoted(warehouse) },
-      }, child));
+      }, { ...child, dependsOn: waitFor(roleRef(role.name)) }));
     }
 
     this.ciSchemaProcedure(boundary, database, platform.policySchema, roleRef, track);
@@ -107,12 +115,15 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
       const principal = principals.get(membership.member);
       const serviceUser = serviceUsers.get(membership.member);
       // Developers are existing Snowflake users, granted by the exact name the roster gives.
-      const member: snowflake.GrantAccountRoleArgs = serviceUser
-        ? { roleName: roleRef(membership.role), userName: pulumi.interpolate`"${serviceUser.name}"` }
+      const role = roleRef(membership.role);
+      const [member, waits]: [Pick<snowflake.GrantAccountRoleArgs, "userName" | "parentRoleName">, pulumi.Resource[]] = serviceUser
+        ? [{ userName: quoted(principal!.logins.snowflake) }, [serviceUser]]
         : principal
-          ? { roleName: roleRef(membership.role), userName: quoted(principal.logins.snowflake) }
-          : { roleName: roleRef(membership.role), parentRoleName: roleRef(membership.member) };
-      track(new snowflake.GrantAccountRole(`${membership.member}/${membership.role}`, member, child));
+          ? [{ userName: quoted(principal.logins.snowflake) }, []]
+          : [{ parentRoleName: roleRef(membership.member).name }, waitFor(roleRef(membership.member))];
+      track(new snowflake.GrantAccountRole(`${membership.member}/${membership.role}`, { roleName: role.name, ...member }, {
+        ...child, dependsOn: [...waitFor(role), ...waits],
+      }));
     }
 
     const grantsOn = new Map<string, SchemaGrant[]>();
@@ -131,7 +142,7 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
         database,
         comment: comment(`${schema.developer ?? "a developer"}'s schema for domain ${schema.domain}`),
       }, { parent: this, retainOnDelete: true }));
-      count += declareSchemaAccess(this, made, schema, grants, roleRef, ownerRollUp);
+      count += declareSchemaAccess(this, made, database, schema, grants, roleRef, ownerRollUp);
     }
 
     this.roles = roles;
@@ -167,19 +178,19 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
     }, { parent: this, deleteBeforeReplace: true }));
     // Calling a procedure takes USAGE on it and on its schema (database USAGE comes from databasePrivileges).
     track(new snowflake.GrantPrivilegesToAccountRole(`${policySchema}/${creator}/usage`, {
-      accountRoleName: roleRef(creator),
+      accountRoleName: roleRef(creator).name,
       privileges: ["USAGE"],
       onSchema: { schemaName: quoted(database, policySchema) },
-    }, { parent: this }));
+    }, { parent: this, dependsOn: waitFor(roleRef(creator)) }));
     const argumentTypes = CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => a.argDataType).join(", ");
     track(new snowflake.GrantPrivilegesToAccountRole(`create_ci_schema/${creator}`, {
-      accountRoleName: roleRef(creator),
+      accountRoleName: roleRef(creator).name,
       privileges: ["USAGE"],
       onSchemaObject: {
         objectType: "PROCEDURE",
-        objectName: pulumi.interpolate`"${procedure.database}"."${procedure.schema}"."${procedure.name}"(${argumentTypes})`,
+        objectName: `${quoted(database, policySchema, CI_SCHEMA_PROCEDURE)}(${argumentTypes})`,
       },
-    }, { parent: this, replaceWith: [procedure] }));
+    }, { parent: this, replaceWith: [procedure], dependsOn: [procedure, ...waitFor(roleRef(creator))] }));
   }
 
   /** TYPE=SERVICE users with their roster key, and the key-pair-only policy attached to each. */
@@ -199,7 +210,7 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
       authenticationMethods: ["KEYPAIR"],
       comment: comment("service accounts log in with a key pair only"),
     }, { parent: this }));
-    const policyName = pulumi.interpolate`"${policy.database}"."${policy.schema}"."${policy.name}"`;
+    const policyName = quoted(database, platform.policySchema, SERVICE_AUTHENTICATION_POLICY);
 
     for (const principal of services) {
       const role = defaultRoleOf(boundary, principal);
@@ -212,9 +223,9 @@ export class SnowflakeAccess extends pulumi.ComponentResource {
         ...(warehouse === undefined ? {} : { defaultWarehouse: warehouse }),
       }, { parent: this }));
       track(new snowflake.UserAuthenticationPolicyAttachment(principal.name, {
-        userName: pulumi.interpolate`"${user.name}"`,
+        userName: quoted(principal.logins.snowflake),
         authenticationPolicyName: policyName,
-      }, { parent: this }));
+      }, { parent: this, dependsOn: [user, policy] }));
       users.set(principal.name, user);
     }
     return users;
@@ -245,7 +256,7 @@ export class ProdSchema extends pulumi.ComponentResource {
       withManagedAccess: "true",
       comment: comment(`production schema of domain ${schema.domain}; written only by prod_writer`),
     }, { parent: this, protect: true, retainOnDelete: true });
-    this.resourceCount = 2 + declareSchemaAccess(this, this.schema, schema, grants, roleRef, ownerRollUp);
+    this.resourceCount = 2 + declareSchemaAccess(this, this.schema, database, schema, grants, roleRef, ownerRollUp);
     this.registerOutputs({ schema: `${database}.${snowflakeName(schema.name)}`, resourceCount: this.resourceCount });
   }
 }
@@ -254,33 +265,36 @@ export class ProdSchema extends pulumi.ComponentResource {
 function declareSchemaAccess(
   parent: pulumi.Resource,
   made: snowflake.Schema,
+  database: string,
   schema: Schema,
   grants: readonly SchemaGrant[],
   roleRef: RoleReference,
   ownerRollUp: pulumi.Resource | undefined,
 ): number {
-  const inSchema = pulumi.interpolate`"${made.database}"."${made.name}"`;
+  const inSchema = quoted(database, snowflakeName(schema.name));
   let count = 0;
   if (schema.owner !== null) {
     count++;
     // Deleting this hands the schema back to the provisioner, so replace delete-first or the new owner would lose it.
     // It waits for the owner's roll-up: Snowflake transfers ownership only to a role the provisioner's session holds.
     new snowflake.GrantOwnership(schema.name, {
-      accountRoleName: roleRef(schema.owner),
+      accountRoleName: roleRef(schema.owner).name,
       outboundPrivileges: "COPY",
       on: { objectType: "SCHEMA", objectName: inSchema },
-    }, { parent, deleteBeforeReplace: true, ...(ownerRollUp ? { dependsOn: [ownerRollUp] } : {}) });
+    }, { parent, deleteBeforeReplace: true, dependsOn: [made, ...waitFor(roleRef(schema.owner)), ...(ownerRollUp ? [ownerRollUp] : [])] });
   }
   for (const grant of grants) {
     const prefix = `${schema.name}/${grant.role}`;
-    const accountRoleName = roleRef(grant.role);
+    const role = roleRef(grant.role);
+    const accountRoleName = role.name;
+    const after: pulumi.CustomResourceOptions = { parent, dependsOn: [made, ...waitFor(role)] };
     if (grant.access === "write") {
       count++;
       new snowflake.GrantPrivilegesToAccountRole(`${prefix}/write`, {
         accountRoleName,
         privileges: [...SNOWFLAKE_PRIVILEGES.write.schema],
         onSchema: { schemaName: inSchema },
-      }, { parent });
+      }, after);
       continue;
     }
     count++;
@@ -297,7 +311,7 @@ function declareSchemaAccess(
           accountRoleName,
           privileges: [...SNOWFLAKE_PRIVILEGES.read.objects],
           onSchemaObject: { [scope]: { objectTypePlural: kind, inSchema } },
-        }, { parent });
+        }, after);
       }
     }
   }

@@ -223,7 +223,7 @@ describe("Snowflake resources for the shipped roster", () => {
     expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "snowflake", inputs: { name: "ALICE_SALES", database: "ANALYTICS" } });
     expect(schema.inputs.withManagedAccess).toBeUndefined();
     expect(named(T.grantOwnership, "alice_sales")).toMatchObject({
-      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["dev_alice/SYSADMIN"],
+      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["alice_sales", "dev_alice", "dev_alice/SYSADMIN"],
       inputs: { accountRoleName: '"DEV_ALICE"', outboundPrivileges: "COPY", on: { objectType: "SCHEMA", objectName: '"ANALYTICS"."ALICE_SALES"' } },
     });
     const developerSchemas = boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name).sort();
