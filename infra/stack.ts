@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { CI_BUILDER, snowflakeName } from "./roster/naming";
 
 // The stack's settings (Pulumi.<stack>.yaml, namespace `warehouse-access`): where and how, never who.
 
@@ -29,9 +30,15 @@ export const stackSettings = z.strictObject({
     .strictObject({
       warehouses: z.strictObject({ developers: snowflakeIdentifier, ci: snowflakeIdentifier, prod: snowflakeIdentifier }),
       /** The provisioner's role: it owns prod schemas, and custom roles roll up to it so it can manage their objects. */
-      adminRole: snowflakeIdentifier.default("SYSADMIN"),
+      adminRole: snowflakeIdentifier
+        .refine((role) => role !== "PUBLIC" && role !== snowflakeName(CI_BUILDER) && !/^(DEV|PROD)_/.test(role), {
+          error: "is PUBLIC or a role warehouse-access manages; the roles that write roll up to it, so its holders would write prod. Use the provisioner's own role, e.g. SYSADMIN",
+        })
+        .default("SYSADMIN"),
       /** Schema in `database` that holds the service users' authentication policy. */
-      policySchema: snowflakeIdentifier.default("GOVERNANCE"),
+      policySchema: snowflakeIdentifier
+        .refine((schema) => !/^(PROD|CI)_/.test(schema), { error: "must not be a prod_ or ci_ schema name. Use e.g. GOVERNANCE" })
+        .default("GOVERNANCE"),
     })
     .optional(),
 }).check((ctx) => {

@@ -140,6 +140,11 @@ export class PostgresAccess extends pulumi.ComponentResource {
 
     count += this.ciSchemaFunction(boundary, settings, groupRole);
 
+    // PostgreSQL lets PUBLIC execute every new function; one the writer makes (SECURITY DEFINER) would run as prod_writer.
+    track(new postgresql.DefaultPrivileges(`${PROD_WRITER}/public/functions`, {
+      database, owner: PROD_WRITER, objectType: "function", role: PUBLIC, privileges: [],
+    }, { parent: this, dependsOn: [groupRole(PROD_WRITER)], ...REPLACE_IN_PLACE }));
+
     this.roles = roles;
     this.resourceCount = count;
     this.registerOutputs({ resourceCount: count });
@@ -185,7 +190,8 @@ export class PostgresAccess extends pulumi.ComponentResource {
   private prodSchema(schema: Schema, boundary: Boundary, database: string, groupRole: (name: string) => postgresql.Role): number {
     const made: pulumi.Resource[] = [];
     const after = (...roles: string[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: [...made.slice(-1), ...roles.map(groupRole)], ...REPLACE_IN_PLACE });
-    made.push(new postgresql.Schema(schema.name, { name: schema.name, database }, { parent: this, protect: true }));
+    // Protected, and retained even if someone unprotects it: removing a domain never drops its data.
+    made.push(new postgresql.Schema(schema.name, { name: schema.name, database }, { parent: this, protect: true, retainOnDelete: true }));
 
     const grants = boundary.grants.filter((g) => g.schema === schema.name && g.role !== PUBLIC);
     for (const grant of grants) {

@@ -302,7 +302,7 @@ function declareSchemaAccess(
       accountRoleName,
       privileges: [...SNOWFLAKE_PRIVILEGES.read.schema],
       onSchema: { schemaName: inSchema },
-    }, { parent });
+    }, after);
     // Schema-level future grants, because they override database-level ones in this schema.
     for (const scope of READ_SCOPES) {
       for (const kind of READ_OBJECT_KINDS) {

@@ -9,8 +9,8 @@ type SnowflakeSettings = NonNullable<StackSettings["snowflake"]>;
 
 /** Roles whose objects the provisioner must keep managing: schema owners, writers (they own what they create), the CI creator. */
 export function objectOwningRoles(boundary: Boundary): RoleName[] {
-  // Not the CI role: its throwaway schemas need no admin roll-up, and leaving it out keeps the budget for every roster.
-  const owners = new Set<RoleName>();
+  // The CI role too: CREATE_CI_SCHEMA runs as the provisioner's role, which must hold CI_BUILDER to see and hand over CI schemas.
+  const owners = new Set<RoleName>([boundary.ciSchemas.creator]);
   for (const schema of boundary.schemas) if (schema.owner !== null) owners.add(schema.owner);
   for (const grant of boundary.grants) if (grant.access === "write") owners.add(grant.role);
   return boundary.roles.map((r) => r.name).filter((name) => owners.has(name));

@@ -50,7 +50,7 @@ describe("PostgreSQL resources for the shipped roster", () => {
   it("protects every prod schema and leaves it owned by the provisioner", () => {
     for (const domain of ["sales", "marketing", "product", "finance"]) {
       const schema = named("postgresql:index/schema:Schema", `prod_${domain}`);
-      expect(schema).toMatchObject({ protect: true, inputs: { name: `prod_${domain}`, database: "analytics" } });
+      expect(schema).toMatchObject({ protect: true, retainOnDelete: true, inputs: { name: `prod_${domain}`, database: "analytics" } });
       expect(schema.inputs.owner).toBeUndefined();
     }
   });
@@ -82,6 +82,11 @@ describe("PostgreSQL resources for the shipped roster", () => {
     expect(chain.map((r) => r.dependsOn[0])).toEqual(["prod_sales", ...chain.slice(0, -1).map((r) => r.name)]);
     expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn).toEqual(["prod_sales/public/schema", "prod_reader"]);
     expect(chain.every((r) => r.deleteBeforeReplace)).toBe(true);
+  });
+
+  it("keeps PUBLIC from executing the functions prod_writer creates (a SECURITY DEFINER one would run as the writer)", () => {
+    expect(named("postgresql:index/defaultPrivileges:DefaultPrivileges", "prod_writer/public/functions").inputs)
+      .toEqual({ database: "analytics", owner: "prod_writer", objectType: "function", role: "public", privileges: [] });
   });
 
   it("limits developers' blast radius on their login role", () => {

@@ -38,7 +38,7 @@ const identity = (resources: DeclaredResource[]) =>
     .sort();
 
 describe("PostgreSQL resources for random valid rosters", () => {
-  it("read back to exactly the boundary, with unique names, protected prod schemas and retained developer schemas", async () => {
+  it("read back to exactly the boundary, with unique names, protected prod schemas and every schema retained", async () => {
     await fc.assert(
       fc.asyncProperty(validRoster({ maxDevelopers: 4, maxDomains: 3, maxServiceAccounts: 2 }), async (roster) => {
         const boundary = buildBoundary(roster);
@@ -49,7 +49,7 @@ describe("PostgreSQL resources for random valid rosters", () => {
         for (const schema of boundary.schemas) {
           const resource = made.find((r) => r.type === "postgresql:index/schema:Schema" && r.name === schema.name);
           expect(resource?.protect).toBe(schema.kind === "prod");
-          expect(resource?.retainOnDelete).toBe(schema.kind === "developer");
+          expect(resource?.retainOnDelete).toBe(true);
         }
         const D = boundary.principals.filter((p) => p.kind === "developer").length;
         const M = boundary.schemas.filter((s) => s.kind === "prod").length;
