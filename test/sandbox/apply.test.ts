@@ -272,6 +272,30 @@ describe("on a real server", () => {
     expect(await reads("PUBLIC", "prod_sales.later")).toBe("42501");
   });
 
+  it("keeps a SECURITY DEFINER function the prod account creates later from running for anyone else", async () => {
+    const login = (principal: string) => sandbox.connectAs(seeded.logins.find((l) => l.principal === principal)!);
+    const prod = await login("svc_prod");
+    try {
+      await prod.query("CREATE FUNCTION prod_sales.as_writer() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text'");
+    } finally {
+      await prod.end();
+    }
+    const calls = async (principal: string) => {
+      const client = await login(principal);
+      try {
+        return (await client.query<{ who: string }>("SELECT prod_sales.as_writer() AS who")).rows[0]?.who;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      } finally {
+        await client.end();
+      }
+    };
+    // alice and svc_ci can use prod_sales (they read it), so only the revoked EXECUTE stands between them and prod_writer.
+    expect(await calls("alice")).toBe("42501");
+    expect(await calls("svc_ci")).toBe("42501");
+    expect(await calls("svc_prod")).toBe("prod_writer");
+  });
+
   it("makes ci.create_schema a SECURITY DEFINER function of the provisioner, executable by ci_builder alone", async () => {
     const fn = await admin.query<{ owner: string; definer: boolean; acl: string[] }>(
       "SELECT proowner::regrole::text AS owner, prosecdef AS definer, proacl::text[] AS acl FROM pg_proc WHERE oid = 'ci.create_schema(text, text)'::regprocedure",
