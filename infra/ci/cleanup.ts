@@ -111,9 +111,16 @@ export async function cleanupCiSchemas(
         verdict.dropped = false;
         verdict.error = row === undefined ? "already gone" : "changed since it was listed: left alone";
       } else {
-        await client.query(`DROP SCHEMA ${client.escapeIdentifier(verdict.schema)} CASCADE`);
-        await client.query("COMMIT");
-        verdict.dropped = true;
+        const outside = await client.query<{ schema: string }>(DEPENDENTS_OUTSIDE_SQL, [verdict.schema]);
+        if (outside.rows.length > 0) {
+          await client.query("ROLLBACK");
+          verdict.dropped = false;
+          verdict.error = `objects in ${outside.rows.map((r) => r.schema).join(", ")} depend on it (CASCADE would drop them): left alone`;
+        } else {
+          await client.query(`DROP SCHEMA ${client.escapeIdentifier(verdict.schema)} CASCADE`);
+          await client.query("COMMIT");
+          verdict.dropped = true;
+        }
       }
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -125,6 +132,26 @@ export async function cleanupCiSchemas(
   return { ...plan, dryRun: false };
 }
 
-/** A failed drop is a failure; a schema that vanished on its own is not. */
+/**
+ * Schemas holding views, constraints, functions or tables that depend on something in the CI schema: DROP … CASCADE
+ * would drop those too, so such a schema is left for a person to look at.
+ */
+const DEPENDENTS_OUTSIDE_SQL = `
+WITH inside AS (
+  SELECT 'pg_class'::regclass AS classid, c.oid FROM pg_class c WHERE c.relnamespace = $1::regnamespace
+  UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typnamespace = $1::regnamespace
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.pronamespace = $1::regnamespace)
+SELECT DISTINCT n.nspname AS schema
+  FROM pg_depend d
+  JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.oid
+  LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+  LEFT JOIN pg_class dc ON dc.oid = CASE WHEN d.classid = 'pg_rewrite'::regclass THEN r.ev_class WHEN d.classid = 'pg_class'::regclass THEN d.objid END
+  LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
+  LEFT JOIN pg_proc dp ON d.classid = 'pg_proc'::regclass AND dp.oid = d.objid
+  JOIN pg_namespace n ON n.oid = coalesce(dc.relnamespace, con.connamespace, dp.pronamespace)
+ WHERE n.oid <> $1::regnamespace
+ ORDER BY 1`;
+
+/** A failed drop is a failure;/** A failed drop is a failure; a schema that vanished on its own is not. */
 export const cleanupFailed = (result: CleanupResult): boolean =>
   result.schemas.some((v) => v.dropped === false && v.error !== "already gone");

@@ -214,6 +214,23 @@ describe("cleanup-ci", () => {
     expect(tables.rowCount).toBe(0);
   });
 
+  it("leaves alone a stale schema that objects elsewhere depend on, since CASCADE would drop them too", async () => {
+    await schema("ci_110_sales", "ci_builder", createdMarker(hoursAgo(48)), true);
+    await admin.query("CREATE SCHEMA IF NOT EXISTS alice_reports; CREATE VIEW alice_reports.on_ci AS SELECT id FROM ci_110_sales.model");
+    const ci = await as(SVC_CI);
+    try {
+      const result = await cleanupCiSchemas(ci, { olderThanSeconds: 86_400, dryRun: false });
+      expect(result.schemas.find((v) => v.schema === "ci_110_sales")).toMatchObject({
+        dropped: false, error: "objects in alice_reports depend on it (CASCADE would drop them): left alone",
+      });
+    } finally {
+      await ci.end();
+    }
+    expect(await schemas()).toContain("ci_110_sales");
+    expect((await admin.query("SELECT 1 FROM pg_views WHERE schemaname = 'alice_reports' AND viewname = 'on_ci'")).rowCount).toBe(1);
+    await admin.query("DROP SCHEMA alice_reports CASCADE; DROP SCHEMA ci_110_sales CASCADE");
+  });
+
   it("leaves alone a schema that changed after it was listed", async () => {
     await schema("ci_108_sales", "ci_builder", createdMarker(hoursAgo(48)));
     await schema("ci_109_sales", "ci_builder", createdMarker(hoursAgo(48)));
