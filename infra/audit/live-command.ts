@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Boundary } from "../boundary/model";
 import type { Violation } from "../boundary/rules";
-import { ExitCode, printReport, type CommonOptions } from "../cli/command";
+import { ExitCode, printReport, readStackSettings, type CommonOptions } from "../cli/command";
 import { connectLive, LiveConnectionError, maskConnectionString, safeMessage } from "./connection";
 import { auditLive } from "./live";
 import { liveAuditReport, renderLiveAudit } from "./live-report";
@@ -11,6 +11,7 @@ import { liveAuditReport, renderLiveAudit } from "./live-report";
 export interface LiveAuditCliOptions {
   live?: string;
   provisioner?: string;
+  stackConfig: string;
 }
 
 const LIVE_HELP = `
@@ -25,7 +26,8 @@ The password is never printed; prefer PGPASSWORD (or ~/.pgpass) to a password in
 export const withLiveAudit = (command: Command): Command =>
   command
     .option("--live <url>", "audit a live PostgreSQL database instead: postgres://user@host:5432/database")
-    .option("--provisioner <role>", "with --live: the role that runs pulumi up, an admin path (default: the role --live connects as)")
+    .option("--provisioner <role>", "with --live: the role that runs pulumi up, an admin path (default: postgresql:username in --stack-config)")
+    .option("--stack-config <path>", "with --live: the stack configuration naming the provisioner", "Pulumi.prod.yaml")
     .addHelpText("after", LIVE_HELP);
 
 /** Reads the live catalog, prints the report and sets the exit code; never throws, never prints the password. */
@@ -36,13 +38,17 @@ export async function runLiveAudit(options: CommonOptions & LiveAuditCliOptions,
     process.exitCode = ExitCode.invalidInput;
     return;
   }
+  // Never the role we connect as: an auditor holding an undeclared write would label its own drift "admin".
+  const provisioner = options.provisioner ?? readStackSettings(options.stackConfig)?.postgres.provisioner;
+  if (provisioner === undefined) {
+    if (process.exitCode === undefined) process.stderr.write(`audit: ${options.stackConfig} has no postgresql:username; pass --provisioner ROLE\n`);
+    process.exitCode = ExitCode.invalidInput;
+    return;
+  }
   let client;
   try {
     client = await connectLive(url, "warehouse-access audit");
-    const audit = await auditLive(client, boundary, {
-      target: maskConnectionString(url),
-      ...(options.provisioner === undefined ? {} : { provisioner: options.provisioner }),
-    });
+    const audit = await auditLive(client, boundary, { target: maskConnectionString(url), provisioner });
     printReport(options, liveAuditReport(audit, violations, options.roster), renderLiveAudit);
     process.exitCode = audit.drift > 0 || violations.length > 0 ? ExitCode.violation : ExitCode.ok;
   } catch (error) {

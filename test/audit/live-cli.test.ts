@@ -76,14 +76,16 @@ describe("audit --live", () => {
     }
   });
 
-  it("without --provisioner, the connecting role is the provisioner, and the real one is a superuser nobody declared", async () => {
+  it("without --provisioner, takes it from the stack config (postgresql:username), never from the role it connects as", async () => {
     const run = await audit("--live", superuserUrl(), "--json");
-    expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as LiveAuditReport;
-    expect(report.provisioner).toBe("postgres");
-    const drift = report.schemas[0]!.writers.filter((w) => w.status === "drift");
+    expect(report.provisioner).toBe("provisioner");
+    const admins = report.schemas[0]!.writers.filter((w) => w.status === "admin").map((w) => w.principal);
+    expect(new Set(admins)).toEqual(new Set(["postgres", "provisioner"]));
+    // With the wrong provisioner named, the real one is a superuser nobody declared, and ci.create_schema a way to act as one.
+    const wrong = JSON.parse((await audit("--live", superuserUrl(), "--json", "--provisioner", "postgres")).stdout) as LiveAuditReport;
+    const drift = wrong.schemas[0]!.writers.filter((w) => w.status === "drift");
     expect(drift.filter((w) => w.principal === "provisioner").map((w) => w.power)).toEqual(["database owner", "schema owner", "superuser"]);
-    // ci.create_schema is trusted only as the provisioner's: owned by an undeclared superuser, it is a way to act as one.
     expect(drift).toContainEqual(expect.objectContaining({ principal: "svc_ci", power: "superuser", chain: ["svc_ci", "ci_builder", "provisioner"], hops: ["inherits", "executes ci.create_schema(text,text)"] }));
   });
 
