@@ -68,6 +68,11 @@ export class PostgresAccess extends pulumi.ComponentResource {
   readonly resourceCount: number;
 
   constructor(name: string, args: PostgresAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Grants reach prod schemas only (developers own theirs); anything else would be dropped silently, so refuse it first.
+    const prodSchemas = new Set(args.boundary.schemas.filter((s) => s.kind === "prod").map((s) => s.name));
+    const inexpressible = args.boundary.grants.filter((g) => g.role === PUBLIC || !prodSchemas.has(g.schema));
+    if (inexpressible.length > 0)
+      throw new Error(`the PostgreSQL component grants only named roles on prod schemas; it cannot express ${inexpressible.map((g) => `${g.access} on ${g.schema} to ${g.role}`).join(", ")}`);
     super("warehouse-access:postgres:Access", name, {}, opts);
     const { boundary, settings } = args;
     const database = settings.database;
@@ -193,7 +198,7 @@ export class PostgresAccess extends pulumi.ComponentResource {
     // Protected, and retained even if someone unprotects it: removing a domain never drops its data.
     made.push(new postgresql.Schema(schema.name, { name: schema.name, database }, { parent: this, protect: true, retainOnDelete: true }));
 
-    const grants = boundary.grants.filter((g) => g.schema === schema.name && g.role !== PUBLIC);
+    const grants = boundary.grants.filter((g) => g.schema === schema.name);
     for (const grant of grants) {
       made.push(new postgresql.Grant(`${schema.name}/${grant.role}/schema`, {
         database, schema: schema.name, objectType: "schema",

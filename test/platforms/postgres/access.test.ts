@@ -116,3 +116,13 @@ describe("PostgreSQL resources for the shipped roster", () => {
     expect(resources.length).toBeLessThanOrEqual(developers * domains + 5 * developers + 8 * domains + 20);
   });
 });
+
+describe("a boundary the PostgreSQL component cannot express", () => {
+  it.each([
+    ["PUBLIC read on a prod schema", { role: "public", schema: "prod_sales", access: "read" as const }, "read on prod_sales to public"],
+    ["read on a developer's schema", { role: "dev_bob", schema: "alice_sales", access: "read" as const }, "read on alice_sales to dev_bob"],
+  ])("is refused, not silently dropped: %s", (_, grant, named) => {
+    const widened = { ...boundary, grants: [...boundary.grants, grant] };
+    expect(() => new PostgresAccess("refused", { boundary: widened, settings: shippedSettings() })).toThrow(`it cannot express ${named}`);
+  });
+});
