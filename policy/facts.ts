@@ -2,7 +2,10 @@
 // Only pure modules of ../infra are imported here and in every policy module: the pack runs in its own Node process
 // with its own @pulumi/* packages, so nothing it loads may pull in the program's copy of @pulumi/pulumi.
 
+import { record, strings, text } from "../infra/platforms/inputs";
 import { PROD_SCHEMA_PREFIX } from "../infra/roster/naming";
+
+export { record, strings, text };
 
 /** A resource as a policy sees it, with every value the engine could not know yet (preview) left out. */
 export interface Resource {
@@ -80,11 +83,6 @@ export function resourceOf(r: PolicyResourceLike): Resource {
   };
 }
 
-export const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
-export const strings = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-export const record = (value: unknown): Record<string, unknown> | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 export const upper = (values: readonly string[]): string[] => values.map((v) => v.trim().toUpperCase());
 
 /** A prod schema by the naming contract. Case-folded: a PROD_X in PostgreSQL or a quoted "prod_x" in Snowflake is meant as one. */

@@ -1,6 +1,7 @@
 // PostgreSQL resources judged one at a time, by PostgreSQL's meaning of each privilege and the prod_ naming contract,
 // never by the logical names our program gives its resources: a hand-written grant is judged like a generated one.
 
+import { POSTGRES_UNSEEN_WRITE_PRIVILEGES } from "../infra/platforms/postgres/privileges";
 import { CI_BUILDER, PROD_WRITER } from "../infra/roster/naming";
 import { RULES, WRITE_PATH, isProdSchema, list, record, strings, text, upper, violation, type Resource } from "./facts";
 
@@ -11,19 +12,6 @@ export const POSTGRES_TYPES = {
   defaultPrivileges: "postgresql:index/defaultPrivileges:DefaultPrivileges",
   schema: "postgresql:index/schema:Schema",
 } as const;
-
-/** Privileges that write, per object type a grant or default privilege names. */
-const WRITES: Record<string, readonly string[]> = {
-  schema: ["CREATE", "ALL"],
-  table: ["INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "MAINTAIN", "ALL"],
-  column: ["INSERT", "UPDATE", "ALL"],
-  // nextval() advances a sequence, and USAGE is enough for it.
-  sequence: ["USAGE", "UPDATE", "ALL"],
-  // The pack cannot see whether a routine is SECURITY DEFINER, so running prod code counts as writing with its owner's rights.
-  function: ["EXECUTE", "ALL"],
-  procedure: ["EXECUTE", "ALL"],
-  routine: ["EXECUTE", "ALL"],
-};
 
 /** pg_write_all_data writes every table of every schema (PostgreSQL 14+). */
 const WRITE_ALL_ROLE = "pg_write_all_data";
@@ -59,7 +47,7 @@ function grantScope(r: Resource): GrantScope | undefined {
 }
 
 const writesIn = (objectType: string, privileges: readonly string[]): string[] =>
-  privileges.filter((p) => WRITES[objectType]?.includes(p) ?? false);
+  privileges.filter((p) => POSTGRES_UNSEEN_WRITE_PRIVILEGES[objectType]?.includes(p) ?? false);
 
 const readInstead = (role: string): string =>
   `give ${role} read only (USAGE on the schema, SELECT on its tables) or nothing; ${WRITE_PATH}`;

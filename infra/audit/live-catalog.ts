@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { PROD_SCHEMA_PREFIX } from "../roster/naming";
+import { POSTGRES_WRITE_PRIVILEGES, sqlPrivilegeList } from "../platforms/postgres/privileges";
+import { PROD_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
 
 // The live audit's one catalog query: every way any role (or PUBLIC) can write to each prod_ schema, in a single
 // statement, so the audit costs one round trip however many roles and tables the database holds.
@@ -54,7 +55,11 @@ export interface Catalog {
 
 export type MembershipRules = "auto" | "16+" | "pre-16";
 
-const WRITE_PRIVILEGES = "'INSERT','UPDATE','DELETE','TRUNCATE','TRIGGER'";
+// The write privileges the catalog can show, as SQL lists, from the one definition the interpreter and the pack share.
+const TABLE_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.table);
+const COLUMN_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.column);
+const SEQUENCE_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.sequence);
+const SCHEMA_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.schema);
 
 /**
  * $1: null to follow the server's version, true for the 16+ per-grant options, false for the pre-16 rolinherit rule.
@@ -91,7 +96,7 @@ write_grants AS MATERIALIZED (
     FROM (SELECT DISTINCT relacl, relowner, relkind = 'S' AS sequence FROM relations WHERE relacl IS NOT NULL) acl
     CROSS JOIN LATERAL aclexplode(acl.relacl) a
    WHERE a.grantee <> acl.relowner
-     AND (NOT acl.sequence AND a.privilege_type IN (${WRITE_PRIVILEGES}) OR acl.sequence AND a.privilege_type = 'UPDATE')
+     AND (NOT acl.sequence AND a.privilege_type IN (${TABLE_WRITES}) OR acl.sequence AND a.privilege_type IN (${SEQUENCE_WRITES}))
 ),
 -- Every power held directly; grantee 0 is PUBLIC. Grants a role makes to itself on what it owns add nothing to ownership.
 powers AS (
@@ -103,7 +108,7 @@ powers AS (
   UNION ALL
   SELECT a.grantee, s.oid, 'CREATE on schema', a.privilege_type, NULL
     FROM prod s CROSS JOIN LATERAL aclexplode(s.nspacl) a
-   WHERE a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
+   WHERE a.privilege_type IN (${SCHEMA_WRITES}) AND a.grantee <> s.nspowner
   UNION ALL
   SELECT r.relowner, r.schema, 'object owner', NULL, r.name FROM relations r
   UNION ALL
@@ -123,7 +128,7 @@ powers AS (
     JOIN relations r ON r.oid = att.attrelid
     CROSS JOIN LATERAL aclexplode(att.attacl) a
    WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
-     AND a.grantee <> r.relowner AND a.privilege_type IN ('INSERT', 'UPDATE')
+     AND a.grantee <> r.relowner AND a.privilege_type IN (${COLUMN_WRITES})
   UNION ALL
   -- Only a creator that can create in the schema makes its default privileges real; schema-wide (0) entries count too.
   SELECT a.grantee, s.oid, 'default privilege', a.privilege_type,
@@ -134,8 +139,8 @@ powers AS (
     JOIN roles creator ON creator.oid = d.defaclrole
     CROSS JOIN LATERAL aclexplode(d.defaclacl) a
    WHERE a.grantee <> d.defaclrole
-     AND (d.defaclobjtype = 'r' AND a.privilege_type IN (${WRITE_PRIVILEGES})
-          OR d.defaclobjtype = 'S' AND a.privilege_type = 'UPDATE')
+     AND (d.defaclobjtype = 'r' AND a.privilege_type IN (${TABLE_WRITES})
+          OR d.defaclobjtype = 'S' AND a.privilege_type IN (${SEQUENCE_WRITES}))
      AND has_schema_privilege(d.defaclrole, s.oid, 'CREATE')
   UNION ALL
   SELECT r.oid, s.oid, 'pg_write_all_data', NULL, NULL FROM roles r CROSS JOIN prod s WHERE r.name = 'pg_write_all_data'
@@ -251,8 +256,6 @@ SELECT json_build_object(
 ) AS catalog
 `;
 
-const likePattern = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export interface CatalogOptions {
   rules?: MembershipRules;
   /** The role that runs `pulumi up`; default: the connecting role. */
@@ -267,7 +270,7 @@ export async function readCatalog(client: pg.Client, options: CatalogOptions = {
   const grantOptions = rules === "auto" ? null : rules === "16+";
   const result = await client.query<{ catalog: Catalog }>(CATALOG_SQL, [
     grantOptions,
-    likePattern(PROD_SCHEMA_PREFIX),
+    likePrefix(PROD_SCHEMA_PREFIX),
     [...(options.declaredFunctions ?? [])],
     options.provisioner ?? null,
   ]);

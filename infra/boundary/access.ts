@@ -104,13 +104,3 @@ function principalPaths(boundary: Boundary, index: AccessIndex): AccessPath[] {
   }
   return paths;
 }
-
-const writes = (p: AccessPath) => p.access === "write";
-
-/** The principals that can write to `schema`, with how. */
-export const writersOf = (paths: AccessPath[], schema: SchemaName): AccessPath[] =>
-  paths.filter((p) => p.schema === schema && writes(p));
-
-/** The principals that can read `schema` (writing implies reading), with how. */
-export const readersOf = (paths: AccessPath[], schema: SchemaName): AccessPath[] =>
-  paths.filter((p) => p.schema === schema);

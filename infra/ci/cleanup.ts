@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { CI_BUILDER, CI_SCHEMA_PREFIX } from "../roster/naming";
+import { CI_BUILDER, CI_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
 import { CREATED_MARKER, parseCreatedMarker } from "./schema";
 
 // Stale CI schemas: named ci_..., owned by ci_builder, and created (by the marker createCiSchema writes) longer ago than
@@ -60,8 +60,6 @@ SELECT now() AS now,
                                            'comment', obj_description(n.oid, 'pg_namespace')) ORDER BY n.nspname)
                 FILTER (WHERE n.oid IS NOT NULL), '[]') AS schemas
   FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname LIKE $1`;
-
-const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function judge(row: CiRow, now: Date, olderThanSeconds: number): CiSchemaVerdict {
   const base = { schema: row.schema, owner: row.owner, createdAt: null, ageSeconds: null };

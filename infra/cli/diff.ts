@@ -33,15 +33,6 @@ function invalid(lines: readonly string[]): undefined {
   return undefined;
 }
 
-/** The working tree's stack settings; a file that is not even YAML is invalid input too, not a crash. */
-function workingStackSettings(file: string): StackSettings | undefined {
-  try {
-    return readStackSettings(file);
-  } catch (error) {
-    return invalid([`${file}: is not valid YAML: ${(error as Error).message.split("\n")[0]}`]);
-  }
-}
-
 /** Both files at the base revision, or undefined after printing every problem (exit code 2). */
 function readBase(base: string, rosterFile: string, stackFile: string): { roster?: Roster; settings?: StackSettings } | undefined {
   try {
@@ -70,7 +61,8 @@ rosterCommand("diff", "Show what a change to team.yaml (and Pulumi.prod.yaml) do
   .action((options: DiffOptions) => {
     const stackConfig = options.stackConfig ?? path.join(path.dirname(options.roster), "Pulumi.prod.yaml");
     const roster = readRoster(options.roster);
-    const settings = workingStackSettings(stackConfig);
+    // Invalid YAML or a missing file is reported (exit code 2) by readStackSettings itself.
+    const settings = readStackSettings(stackConfig);
     // The base is read even when the working tree is invalid, so one run shows every problem.
     const base = existsSync(path.dirname(path.resolve(options.roster))) ? readBase(options.base, options.roster, stackConfig) : undefined;
     if (roster === undefined || settings === undefined || base === undefined) return;

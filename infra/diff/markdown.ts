@@ -101,11 +101,7 @@ function retained(report: DiffReport, schemas: readonly SchemaChange[]): string 
 
 /** What removing a prod schema from the roster does: nothing until someone unprotects it on purpose. */
 function protectedSchema(report: DiffReport): string {
-  const unprotected: Record<Platform, string> = {
-    postgres: "on PostgreSQL the next `pulumi up` after that runs DROP SCHEMA, which PostgreSQL refuses while the schema still holds tables",
-    snowflake: "on Snowflake it is also retain-on-delete, so Pulumi then forgets it without dropping it",
-  };
-  return `It is protected, so \`pulumi up\` stops with an error at this schema until someone unprotects it on purpose (\`pulumi state unprotect\`); its data stays. Once unprotected: ${report.platforms.map((p) => unprotected[p]).join("; ")}.`;
+  return `It is protected, so \`pulumi up\` stops with an error at this schema until someone unprotects it on purpose (\`pulumi state unprotect\`); its data stays. Once unprotected it is also retain-on-delete${report.platforms.length > 1 ? " on every platform" : ""}, so Pulumi then forgets it without dropping it.`;
 }
 
 const prodSchemaLabel = (s: SchemaChange) =>

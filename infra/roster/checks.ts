@@ -3,8 +3,8 @@ import {
   quote, type NameRule,
 } from "./identifiers";
 import {
-  CI_BUILDER, POSTGRES_NAME_LIMIT, PROD_READER, PROD_WRITER, developerRoleName, developerSchemaName, prodSchemaName,
-  restrictedReaderRoleName,
+  CI_BUILDER, POSTGRES_NAME_LIMIT, PROD_READER, PROD_WRITER, SNOWFLAKE_NAME_LIMIT, developerRoleName, developerSchemaName,
+  prodSchemaName, restrictedReaderRoleName,
 } from "./naming";
 import { formatPath, type RosterPath } from "./problems";
 
@@ -248,6 +248,13 @@ export function crossFieldFindings(raw: Record<string, unknown>): RosterFinding[
   for (const entry of [...developers, ...serviceAccounts.filter((a) => !clashesWithDeveloper.has(a))]) {
     const explicitUser = entry.section === "developers" ? text(entry, "snowflake_user") : undefined;
     if (explicitUser !== undefined && nameProblem(SNOWFLAKE_USER_RULE, explicitUser) !== undefined) continue;
+    if (explicitUser !== undefined && [...explicitUser].length > SNOWFLAKE_NAME_LIMIT) {
+      findings.push({
+        path: [entry.section, entry.index, "snowflake_user"],
+        message: `is too long: ${[...explicitUser].length} characters, and a Snowflake user name is at most ${SNOWFLAKE_NAME_LIMIT}. Use the user's Snowflake name`,
+      });
+      continue;
+    }
     const user = (explicitUser ?? entry.name).toUpperCase();
     const other = snowflakeUsers.get(user);
     if (other === undefined) {

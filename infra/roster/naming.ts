@@ -8,6 +8,7 @@ export const SNOWFLAKE_USER = /^[A-Za-z][A-Za-z0-9_.@-]*$/;
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; a truncated name silently merges two. */
 export const POSTGRES_NAME_LIMIT = 63;
+/** Snowflake identifiers, user names included, are at most 255 characters. */
 export const SNOWFLAKE_NAME_LIMIT = 255;
 
 /** Words that would shadow a system schema, role or prefix if used as a developer or service-account name. */
@@ -32,6 +33,8 @@ export const developerRoleName = (developer: string): string => `dev_${developer
 export const restrictedReaderRoleName = (domain: string): string => `prod_${domain}_reader`;
 export const ciSchemaName = (run: string, domain: string): string => `${CI_SCHEMA_PREFIX}${run}_${domain}`;
 export const isProdSchemaName = (schema: string): boolean => schema.startsWith(PROD_SCHEMA_PREFIX);
+/** The SQL LIKE pattern (default escape \) of every name that starts with `prefix`: its \, % and _ match only themselves. */
+export const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Snowflake resolves unquoted identifiers to upper case, so every Snowflake name is the upper-cased contract name. */
 export const snowflakeName = (name: string): string => name.toUpperCase();

@@ -24,13 +24,9 @@ describe("the resource options behind the diff's data-retention wording", () => 
       // "retained, never dropped".
       for (const r of schemas(type, false)) expect(r.retainOnDelete, `${type} ${r.name} retainOnDelete`).toBe(true);
     }
-    // "on Snowflake it is also retain-on-delete, so Pulumi then forgets it without dropping it".
-    for (const r of schemas(SCHEMA.snowflake, true)) expect(r.retainOnDelete).toBe(true);
-    // "on PostgreSQL the next `pulumi up` after that runs DROP SCHEMA, which PostgreSQL refuses while the schema still holds tables".
-    for (const r of schemas(SCHEMA.postgres, true)) {
-      expect(r.retainOnDelete).toBe(false);
-      expect(r.inputs.dropCascade ?? false).toBe(false);
-    }
+    // "Once unprotected it is also retain-on-delete, so Pulumi then forgets it without dropping it".
+    for (const type of Object.values(SCHEMA)) for (const r of schemas(type, true)) expect(r.retainOnDelete).toBe(true);
+    for (const r of schemas(SCHEMA.postgres, true)) expect(r.inputs.dropCascade ?? false).toBe(false);
     // "on PostgreSQL it stays owned by dev_<name>": the schema itself carries the owner, so forgetting it keeps it.
     for (const r of schemas(SCHEMA.postgres, false)) expect(r.inputs.owner).toMatch(/^dev_/);
     // "on Snowflake it is handed back to the provisioner role": ownership is a separate grant that is deleted with it.

@@ -41,7 +41,9 @@ describe("the pack's code", () => {
     expect([...packages]).toEqual(["@pulumi/policy"]);
     // The shared code it reuses: the naming contract and the platform interpreters, all pure.
     expect([...files].map((f) => path.relative(REPO_ROOT, f)).filter((f) => f.startsWith("infra")).sort()).toEqual([
+      "infra/platforms/inputs.ts",
       "infra/platforms/postgres/interpret.ts",
+      "infra/platforms/postgres/privileges.ts",
       "infra/platforms/snowflake/ci-schemas.ts",
       "infra/platforms/snowflake/identifiers.ts",
       "infra/platforms/snowflake/interpret.ts",

@@ -702,6 +702,21 @@ const cases: Case[] = [
     `,
     expected: [`team.yaml:6:5: developers[0].snowflake_user: "ALICE\\"--" has a double quote at position 6. ${SNOWFLAKE_RULE}; use e.g. "ALICE".`],
   },
+  {
+    rule: "a Snowflake user longer than Snowflake's 255-character limit",
+    roster: yaml`
+      domains:
+        - name: sales
+      developers:
+        - name: alice
+          email: alice@acme.example
+          snowflake_user: ${long(256, "A")}
+      service_accounts:
+        - name: svc_prod
+          purpose: prod
+    `,
+    expected: ["team.yaml:6:5: developers[0].snowflake_user: is too long: 256 characters, and a Snowflake user name is at most 255. Use the user's Snowflake name."],
+  },
 
   // --- Generated names: no collisions, within PostgreSQL's 63 bytes -------------------------------------
   {

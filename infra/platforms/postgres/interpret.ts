@@ -2,18 +2,14 @@
 // It knows only PostgreSQL semantics, not our naming, so it also sees access that hand-written resources add.
 
 import type { DeclaredResource } from "../declare";
+import { strings, text } from "../inputs";
+import { POSTGRES_READ_PRIVILEGES, POSTGRES_WRITE_PRIVILEGES, holdsAny } from "./privileges";
 
 export interface LoginAccess {
   login: string;
   schema: string;
   access: "read" | "write";
 }
-
-const TABLE_WRITE = ["INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "ALL"];
-const SCHEMA_WRITE = ["CREATE", "ALL"];
-
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
-const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 
 /** The strongest access each login role has on each schema: ownership or CREATE or table DML is write; USAGE with SELECT is read. */
 export function interpretPostgresAccess(resources: readonly Pick<DeclaredResource, "type" | "inputs">[]): LoginAccess[] {
@@ -39,17 +35,17 @@ export function interpretPostgresAccess(resources: readonly Pick<DeclaredResourc
     const privileges = strings(grant.privileges).map((p) => p.toUpperCase());
     if (!schema) continue;
     if (grant.objectType === "schema") {
-      if (privileges.includes("USAGE") || privileges.includes("ALL")) rights(role).usage.add(schema);
-      if (privileges.some((p) => SCHEMA_WRITE.includes(p))) rights(role).write.add(schema);
+      if (holdsAny(privileges, POSTGRES_READ_PRIVILEGES.schema)) rights(role).usage.add(schema);
+      if (holdsAny(privileges, POSTGRES_WRITE_PRIVILEGES.schema)) rights(role).write.add(schema);
     } else if (grant.objectType === "table") {
-      if (privileges.includes("SELECT") || privileges.includes("ALL")) rights(role).select.add(schema);
-      if (privileges.some((p) => TABLE_WRITE.includes(p))) rights(role).write.add(schema);
+      if (holdsAny(privileges, POSTGRES_READ_PRIVILEGES.table)) rights(role).select.add(schema);
+      if (holdsAny(privileges, POSTGRES_WRITE_PRIVILEGES.table)) rights(role).write.add(schema);
     }
   }
   // SELECT on today's tables without SELECT on tomorrow's is not read access; both are required.
   const futureSelect = new Set(
     of("postgresql:index/defaultPrivileges:DefaultPrivileges")
-      .filter((d) => d.objectType === "table" && strings(d.privileges).some((p) => ["SELECT", "ALL"].includes(p.toUpperCase())))
+      .filter((d) => d.objectType === "table" && holdsAny(strings(d.privileges).map((p) => p.toUpperCase()), POSTGRES_READ_PRIVILEGES.table))
       .map((d) => `${text(d.role)}\u0000${text(d.schema)}`),
   );
 

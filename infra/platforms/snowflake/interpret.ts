@@ -4,6 +4,7 @@
 // it is whole. Of procedures it reads only CREATE_CI_SCHEMA's exact body; any other owner's-rights one acts as its owner.
 
 import type { DeclaredResource } from "../declare";
+import { record, strings, text } from "../inputs";
 import { CI_SCHEMA_NAMES, ciSchemaCreatorOf } from "./ci-schemas";
 import { identifierParts, objectName, quoted } from "./identifiers";
 import { OBJECT_READ_PRIVILEGES, OBJECT_WRITE_PRIVILEGES, READ_OBJECT_KINDS, READ_SCOPES, isSchemaWrite } from "./privileges";
@@ -93,11 +94,6 @@ export interface InterpretOptions {
   provisionerRole: string;
 }
 
-type Inputs = Record<string, unknown>;
-const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
-const record = (value: unknown): Inputs | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Inputs) : undefined;
 const schemaKey = (database: string, schema: string): string => `${database}\u0000${schema}`;
 const unkey = (key: string): [string, string] => key.split("\u0000") as [string, string];
 
