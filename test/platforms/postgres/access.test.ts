@@ -1,22 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessPaths } from "../../../infra/boundary/access";
-import type { Boundary } from "../../../infra/boundary/model";
 import { PostgresAccess } from "../../../infra/platforms/postgres";
-import { interpretPostgresAccess, type LoginAccess } from "../../../infra/platforms/postgres/interpret";
+import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
+import { expectedPostgresAccess } from "./expected";
 import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
 import { shippedBoundary, shippedSettings } from "../../support/shipped";
 
-/** The boundary's access, in the terms the interpreter reads back: login role, schema, strongest access. */
-function expectedAccess(boundary: Boundary): LoginAccess[] {
-  const loginOf = new Map(boundary.principals.map((p) => [p.name, p.logins.postgres]));
-  const levels = new Map<string, LoginAccess>();
-  for (const path of accessPaths(boundary)) {
-    const login = loginOf.get(path.principal)!;
-    const key = `${login}/${path.schema}`;
-    if (levels.get(key)?.access !== "write") levels.set(key, { login, schema: path.schema, access: path.access });
-  }
-  return [...levels.values()].sort((a, b) => `${a.login}/${a.schema}`.localeCompare(`${b.login}/${b.schema}`));
-}
 
 const boundary = shippedBoundary();
 let resources: DeclaredResource[];
@@ -35,7 +23,7 @@ beforeAll(async () => {
 describe("PostgreSQL resources for the shipped roster", () => {
   it("reads back to exactly the boundary: who writes and who reads each schema", () => {
     const access = interpretPostgresAccess(resources);
-    expect(access).toEqual(expectedAccess(boundary));
+    expect(access).toEqual(expectedPostgresAccess(boundary));
     expect(access).toContainEqual({ login: "alice", schema: "prod_sales", access: "read" });
     expect(access).toContainEqual({ login: "erin", schema: "prod_finance", access: "read" });
     expect(access.filter((a) => a.schema === "prod_finance").map((a) => a.login)).toEqual(["carol", "erin", "svc_prod"]);

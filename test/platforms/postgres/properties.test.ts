@@ -3,12 +3,12 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { accessPaths } from "../../../infra/boundary/access";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
 import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
 import { PostgresAccess } from "../../../infra/platforms/postgres";
-import { interpretPostgresAccess, type LoginAccess } from "../../../infra/platforms/postgres/interpret";
+import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
+import { expectedPostgresAccess } from "./expected";
 import { parseRoster } from "../../../infra/roster/load";
 import { validRoster } from "../../support/arbitraries";
 import { shuffled } from "../../support/shuffle";
@@ -19,17 +19,6 @@ import { REPO_ROOT, shippedBoundary, shippedSettings } from "../../support/shipp
 const settings = { ...shippedSettings(), platforms: ["postgres" as const] };
 const declare = (boundary: Boundary) => declareUnderMocks((opts) => void new PostgresAccess("postgres", { boundary, settings }, opts));
 
-/** The boundary's access as the interpreter reports it: login role, schema, strongest access. */
-function expectedAccess(boundary: Boundary): LoginAccess[] {
-  const loginOf = new Map(boundary.principals.map((p) => [p.name, p.logins.postgres]));
-  const levels = new Map<string, LoginAccess>();
-  for (const path of accessPaths(boundary)) {
-    const login = loginOf.get(path.principal)!;
-    const key = `${login}/${path.schema}`;
-    if (levels.get(key)?.access !== "write") levels.set(key, { login, schema: path.schema, access: path.access });
-  }
-  return [...levels.values()].sort((a, b) => `${a.login}/${a.schema}`.localeCompare(`${b.login}/${b.schema}`));
-}
 
 /** Everything a URN and a diff depend on: type, name, inputs, and the options that protect data. */
 const identity = (resources: DeclaredResource[]) =>
@@ -43,7 +32,7 @@ describe("PostgreSQL resources for random valid rosters", () => {
       fc.asyncProperty(validRoster({ maxDevelopers: 4, maxDomains: 3, maxServiceAccounts: 2 }), async (roster) => {
         const boundary = buildBoundary(roster);
         const made = await declare(boundary);
-        expect(interpretPostgresAccess(made)).toEqual(expectedAccess(boundary));
+        expect(interpretPostgresAccess(made)).toEqual(expectedPostgresAccess(boundary));
         const keys = made.map((r) => `${r.type}::${r.name}`);
         expect(new Set(keys).size).toBe(keys.length);
         for (const schema of boundary.schemas) {
