@@ -15,7 +15,7 @@
 // operator and catalog relation the body uses, then checks that none of them ran inside the call.
 
 import type pg from "pg";
-import { accessOf, accessPaths, reachableRoles, type AccessPath } from "../boundary/access";
+import { accessView, type AccessPath } from "../boundary/access";
 import { PUBLIC, type Boundary } from "../boundary/model";
 import { CREATED_MARKER } from "../ci/schema";
 import { CI_FUNCTION_SCHEMA } from "../platforms/postgres";
@@ -358,15 +358,16 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
   const creator = boundary.ciSchemas.creator;
   const domain = boundary.schemas.find((s) => s.kind === "prod")?.domain;
   if (domain === undefined) throw new Error("the boundary has no prod schema, so no domain a CI schema could be made for");
-  const allPaths = accessPaths(boundary);
+  const view = accessView(boundary);
+  const allPaths = view.paths();
   const subjects = [
     ...boundary.principals.map((p) => ({ principal: p.name, login: p.logins.postgres, paths: allPaths.filter((a) => a.principal === p.name), holder: p.name })),
-    { principal: "PUBLIC", login: input.publicProbe, paths: accessOf(boundary, PUBLIC), holder: PUBLIC },
+    { principal: "PUBLIC", login: input.publicProbe, paths: view.accessOf(PUBLIC), holder: PUBLIC },
   ];
 
   const attempts: Attempt[] = [];
   for (const subject of subjects) {
-    const reachable = reachableRoles(boundary, subject.holder);
+    const reachable = view.reachable(subject.holder);
     const createsSchemas = subject.holder === creator || reachable.has(creator);
     const held = holdingsOf(subject.paths);
     // The boundary's CI schemas belong to their creator role.

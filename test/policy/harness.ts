@@ -53,7 +53,8 @@ const notApplicable = (reason?: string): never => {
   throw new Error(`not applicable: ${reason ?? ""}`);
 };
 
-export function resourceArgs(r: Written): ResourceValidationArgs {
+/** What a resource policy and a stack policy both see of a resource. */
+function policyView(r: Written) {
   const provider = providerOf(r.type);
   return {
     type: r.type,
@@ -62,30 +63,17 @@ export function resourceArgs(r: Written): ResourceValidationArgs {
     props: r.props,
     opts: optionsOf(r),
     ...(provider ? { provider } : {}),
-    stackTags: new Map(),
     isType: () => false,
     asType: () => undefined,
-    getConfig: <T extends object>() => ({}) as T,
-    notApplicable,
   };
 }
 
+export function resourceArgs(r: Written): ResourceValidationArgs {
+  return { ...policyView(r), stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable };
+}
+
 export function stackArgs(written: readonly Written[]): StackValidationArgs {
-  const resources: PolicyResource[] = written.map((r) => {
-    const provider = providerOf(r.type);
-    return {
-      type: r.type,
-      name: r.name,
-      urn: urnOf(r),
-      props: r.props,
-      opts: optionsOf(r),
-      ...(provider ? { provider } : {}),
-      dependencies: [],
-      propertyDependencies: {},
-      isType: () => false,
-      asType: () => undefined,
-    };
-  });
+  const resources: PolicyResource[] = written.map((r) => ({ ...policyView(r), dependencies: [], propertyDependencies: {} }));
   // dependsOn names resources by logical name, as declareUnderMocks records it.
   const byName = new Map(resources.map((r) => [r.name, r]));
   written.forEach((w, i) => {

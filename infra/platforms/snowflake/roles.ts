@@ -1,4 +1,4 @@
-import { reachableRoles } from "../../boundary/access";
+import { accessView } from "../../boundary/access";
 import { PUBLIC, type Boundary, type Principal, type Role, type RoleName } from "../../boundary/model";
 import type { StackSettings } from "../../stack";
 
@@ -26,7 +26,8 @@ export function databasePrivileges(boundary: Boundary): Map<RoleName, string[]> 
   for (const schema of boundary.schemas) if (schema.owner !== null) needsUsage.add(schema.owner);
   for (const grant of boundary.grants) if (grant.role !== PUBLIC) needsUsage.add(grant.role);
 
-  const reach = new Map(boundary.roles.map((r) => [r.name, reachableRoles(boundary, r.name)]));
+  const view = accessView(boundary);
+  const reach = new Map(boundary.roles.map((r) => [r.name, view.reachable(r.name)]));
   // A role in a cycle with this one cannot be relied on to hold the grant for both, so only strictly upstream roles count.
   const inheritsUsage = (role: RoleName): boolean =>
     [...(reach.get(role)?.keys() ?? [])].some((other) => other !== role && needsUsage.has(other) && !reach.get(other)?.has(role));
