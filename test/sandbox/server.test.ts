@@ -6,7 +6,7 @@ import os from 'os';
 import path from 'path';
 import pg from 'pg';
 import { describe, it, expect } from 'vitest';
-import { startThrowawayPostgres } from '../../infra/sandbox/server';
+import { POSTGRES_MAJORS, startThrowawayPostgres } from '../../infra/sandbox/server';
 
 const TIMEOUT = 60_000;
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -37,6 +37,18 @@ function processIsDead(pid: number): boolean {
 }
 
 describe('startThrowawayPostgres', () => {
+  it.each(POSTGRES_MAJORS)('runs PostgreSQL %i, the major it was asked for', async (major) => {
+    const server = await startThrowawayPostgres({ major });
+    try {
+      const client = await server.client();
+      const { rows } = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+      await client.end();
+      expect(Math.floor(Number(rows[0]!.server_version_num) / 10_000)).toBe(major);
+    } finally {
+      await server.stop();
+    }
+  }, TIMEOUT);
+
   it('serves databases and login roles on loopback, and stop() removes everything', async () => {
     const lines: string[] = [];
     const server = await startThrowawayPostgres({ log: (line) => lines.push(line) });
