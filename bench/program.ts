@@ -7,7 +7,9 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as snowflake from "@pulumi/snowflake";
 import { buildBoundary } from "../infra/boundary/build";
-import { declareResources, declareUnderMocks, type DeclaredResource } from "../infra/platforms/declare";
+import { declareResources, type DeclaredResource } from "../infra/platforms/declare";
+import { declareUnderMocks } from "../infra/pulumi/mocks";
+import { registerResources } from "../infra/pulumi/register";
 import type { Platform, StackSettings } from "../infra/stack";
 import { syntheticRoster } from "./rosters";
 
@@ -36,7 +38,7 @@ interface Run {
 }
 
 /** Times `work` in wall and CPU milliseconds, with the process's peak RSS afterwards. */
-async function measured(work: () => Promise<DeclaredResource[]>): Promise<Run> {
+async function measured(work: () => Promise<readonly unknown[]>): Promise<Run> {
   const cpu = process.cpuUsage();
   const start = performance.now();
   const declared = await work();
@@ -70,7 +72,8 @@ const plainInputs = (inputs: Record<string, unknown>): Record<string, unknown> =
 async function child(mode: "program" | "floor", platform: Platform, developers: number, domains: number): Promise<Run> {
   const boundary = buildBoundary(syntheticRoster(developers, domains));
   const settings = settingsFor(platform);
-  if (mode === "program") return measured(() => declareResources(boundary, settings));
+  // The program: the declared list, registered by the Pulumi layer.
+  if (mode === "program") return measured(() => declareUnderMocks((opts) => void registerResources(declareResources(boundary, settings), opts)));
   // The floor's inputs come from a program run in this process's parent; here they are rebuilt without timing.
   const shapes: Pick<DeclaredResource, "type" | "inputs">[] = JSON.parse(readFileSync(process.env.BENCH_SHAPES_FILE!, "utf8"));
   return measured(() => declareUnderMocks((opts) => {
@@ -91,7 +94,7 @@ function inChild(mode: "program" | "floor", platform: Platform, developers: numb
 
 /** The resource types and plain inputs the program registers, for the floor to register again without our logic. */
 async function shapesOf(platform: Platform, developers: number, domains: number): Promise<string> {
-  const declared = await declareResources(buildBoundary(syntheticRoster(developers, domains)), settingsFor(platform));
+  const declared = declareResources(buildBoundary(syntheticRoster(developers, domains)), settingsFor(platform));
   // One fewer than declared: the floor's own root component stands in for our top-level component.
   return JSON.stringify(declared.slice(1).map((r) => ({ type: r.type, inputs: r.inputs })));
 }

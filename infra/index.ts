@@ -1,5 +1,5 @@
-// The Pulumi entry point (`pulumi up -s prod`): everything lives in program.ts so tests can run it too.
-import { runProgram } from "./program";
+// The Pulumi entry point (`pulumi up -s prod`): the thin Pulumi layer (pulumi/) registers the declared resources.
+import { runProgram } from "./pulumi/program";
 
 const outputs = runProgram();
 

@@ -1,17 +1,14 @@
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { accessPaths } from "./boundary/access";
 import { buildBoundary } from "./boundary/build";
 import type { Boundary } from "./boundary/model";
 import { checkBoundary, type Violation } from "./boundary/rules";
-import { PostgresAccess } from "./platforms/postgres";
-import { SnowflakeAccess } from "./platforms/snowflake";
-import { loadRoster } from "./roster/load";
-import { RosterError } from "./roster/problems";
+import type { DeclaredResource } from "./platforms/declare";
+import { platformOf } from "./platforms/kinds";
 import type { Roster } from "./roster/types";
-import { StackSettingsError, stackSettingsFromConfig, type StackSettings } from "./stack";
+import type { StackSettings } from "./stack";
 
-// roster → boundary → deny rules → one component per platform; nothing is registered until all of it holds.
+// roster → boundary → deny rules → the platforms' resources; nothing is registered until all of it holds (infra/pulumi).
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -38,14 +35,13 @@ export interface WarehouseAccessOutputs {
   resourceCounts: Partial<Record<StackSettings["platforms"][number], number>>;
 }
 
-/** Registers every platform's resources for a boundary that already passed the deny rules. */
-export function provisionWarehouseAccess(boundary: Boundary, settings: StackSettings): WarehouseAccessOutputs {
+/** What the stack exports for a boundary that passed the deny rules and the resources declared for it. */
+export function warehouseAccessOutputs(boundary: Boundary, resources: readonly Pick<DeclaredResource, "type">[]): WarehouseAccessOutputs {
   const resourceCounts: WarehouseAccessOutputs["resourceCounts"] = {};
-  if (settings.platforms.includes("postgres"))
-    resourceCounts.postgres = new PostgresAccess("postgres", { boundary, settings }).resourceCount;
-  if (settings.platforms.includes("snowflake"))
-    resourceCounts.snowflake = new SnowflakeAccess("snowflake", { boundary, settings }).resourceCount;
-
+  for (const { type } of resources) {
+    const platform = platformOf(type);
+    if (platform !== undefined) resourceCounts[platform] = (resourceCounts[platform] ?? 0) + 1;
+  }
   const paths = accessPaths(boundary);
   const prodWriters = Object.fromEntries(
     boundary.schemas.filter((s) => s.kind === "prod").map((s) => [
@@ -62,29 +58,3 @@ export function provisionWarehouseAccess(boundary: Boundary, settings: StackSett
   return { prodWriters, developerSchemas, resourceCounts };
 }
 
-/** Stack settings from the running Pulumi program's config (structured values arrive as JSON text). */
-export function settingsFromPulumiConfig(): StackSettings {
-  const values = Object.fromEntries(
-    Object.entries(pulumi.runtime.allConfig()).map(([key, text]) => {
-      try {
-        return [key, JSON.parse(text)];
-      } catch {
-        return [key, text];
-      }
-    }),
-  );
-  return stackSettingsFromConfig(values, `Pulumi.${pulumi.getStack()}.yaml`);
-}
-
-/** The whole program as `pulumi up` runs it; input errors end the run cleanly, before any resource exists. */
-export function runProgram(): WarehouseAccessOutputs {
-  try {
-    const settings = settingsFromPulumiConfig();
-    const roster = loadRoster(path.resolve(PROJECT_ROOT, settings.roster));
-    return provisionWarehouseAccess(checkedBoundary(roster), settings);
-  } catch (error) {
-    if (error instanceof RosterError || error instanceof BoundaryViolationError || error instanceof StackSettingsError)
-      throw new pulumi.RunError(error.message);
-    throw error;
-  }
-}

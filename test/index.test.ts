@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { declareResources, type DeclaredResource } from "../infra/platforms/declare";
-import { errorMessages, loadStackConfig, runPulumiProgram, type ProgramRun } from "./support/pulumi-runtime";
+import { declareResources } from "../infra/platforms/declare";
+import { keyOf } from "../infra/platforms/resources";
+import { errorMessages, loadStackConfig, runPulumiProgram, type ProgramRun, type RegisteredResource } from "./support/pulumi-runtime";
 import { REPO_ROOT, shippedBoundary, shippedSettings } from "./support/shipped";
+import { urnsOf } from "./support/urns";
 
 // infra/index.ts loaded the way `pulumi up -s prod` loads it: cmd/run, ts-node, Pulumi.yaml and Pulumi.prod.yaml.
 
@@ -12,11 +14,27 @@ const STACK_TYPE = "pulumi:pulumi:Stack";
 const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-program-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** What must match between the real runtime and the mocks: identity, inputs and the options that protect data. */
-const comparable = (r: Pick<DeclaredResource, "type" | "name" | "inputs" | "protect" | "retainOnDelete" | "deleteBeforeReplace">) => ({
-  key: `${r.type}::${r.name}`, inputs: r.inputs, protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace,
+/** What the engine is told about a resource: URN, parent, inputs, every option, and a component's outputs. */
+const registration = (r: RegisteredResource) => ({
+  urn: r.urn, parent: r.parent, custom: r.custom, inputs: r.inputs, outputs: r.outputs ?? {},
+  protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace, ignoreChanges: r.ignoreChanges,
+  dependencies: [...r.dependencies].sort(), replaceWith: [...r.replaceWith].sort(),
 });
-const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+
+/** The same, worked out from the declared list alone: what the Pulumi layer must register for each entry. */
+function declaredRegistrations(stackUrn: string) {
+  const resources = declareResources(shippedBoundary(), shippedSettings());
+  const urns = urnsOf(resources);
+  const urn = (key: Parameters<typeof urns.get>[0]) => urns.get(key)!;
+  return resources.map((r) => ({
+    urn: urn(keyOf(r)), parent: r.refs.parent === undefined ? stackUrn : urn(r.refs.parent), custom: r.custom, inputs: r.inputs,
+    outputs: r.outputs ?? {}, protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace,
+    // The SDK also waits for what a resource is replaced with (runtime/resource.js, prepareResource).
+    ignoreChanges: r.ignoreChanges, dependencies: [...new Set([...r.refs.dependsOn, ...r.refs.replaceWith])].map(urn).sort(),
+    replaceWith: r.refs.replaceWith.map(urn).sort(),
+  }));
+}
+const byUrn = (a: { urn: string }, b: { urn: string }) => a.urn.localeCompare(b.urn);
 
 describe("the program under Pulumi's own Node.js runtime, with the shipped stack config", () => {
   let run: ProgramRun;
@@ -28,10 +46,9 @@ describe("the program under Pulumi's own Node.js runtime, with the shipped stack
     expect(run.exitCode, errorMessages(run)).toBe(0);
   });
 
-  it("registers exactly the resources the mocks test sees, with the same inputs and options", async () => {
-    const expected = await declareResources(shippedBoundary(), shippedSettings());
+  it("registers exactly the declared list: same URNs, parents, inputs, options, dependencies and component outputs", () => {
     const registered = run.resources.filter((r) => r.type !== STACK_TYPE);
-    expect(registered.map(comparable).sort(byKey)).toEqual(expected.map(comparable).sort(byKey));
+    expect(registered.map(registration).sort(byUrn)).toEqual(declaredRegistrations(run.rootUrn!).sort(byUrn));
     expect(registered.length).toBeGreaterThan(150);
   });
 

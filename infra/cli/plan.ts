@@ -14,7 +14,7 @@ rosterCommand("plan", "Show the access boundary the roster declares: each develo
     if (roster === undefined || settings === undefined) return;
     const boundary = buildBoundary(roster);
     const violations = checkBoundary(boundary);
-    const resources = managedResources(await declareResources(boundary, settings), options.stackConfig);
+    const resources = managedResources(declareResources(boundary, settings), options.stackConfig);
     printReport(options, planReport(boundary, violations, resources, options.roster), renderPlan);
     process.exitCode = exitCodeFor(violations);
   })

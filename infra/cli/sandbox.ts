@@ -124,8 +124,7 @@ async function run(options: SandboxOptions): Promise<number> {
     return ExitCode.violation;
   }
   const provider = providerConnection(options.stackConfig);
-  stderr("Declaring the program's PostgreSQL resources ...");
-  const resources = await declareResources(boundary, settings);
+  const resources = declareResources(boundary, settings);
 
   stderr("Starting a throwaway PostgreSQL server ...");
   let sandbox: Sandbox | undefined;

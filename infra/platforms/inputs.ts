@@ -1,4 +1,4 @@
-// Readers of resource inputs as plain data (the mocks', a stack's, or the policy pack's props): each returns a value only
+// Readers of resource inputs as plain data (the declared list's, a stack's, or the policy pack's props): each returns a value only
 // when it has the expected shape. Pure, so the policy pack may load it.
 
 /** A non-empty string, else undefined: an empty string names nothing. */

@@ -1,4 +1,5 @@
 import type { DeclaredResource } from "../platforms/declare";
+import { platformOf } from "../platforms/kinds";
 import type { Platform } from "../stack";
 
 // What `pulumi up` would manage, by platform and resource type: the size of the change a reviewer approves.
@@ -17,15 +18,11 @@ export interface ManagedResources {
   totals: Partial<Record<Platform, number>>;
 }
 
-const PLATFORM_OF: Record<string, Platform> = { postgresql: "postgres", snowflake: "snowflake", "warehouse-access:postgres": "postgres", "warehouse-access:snowflake": "snowflake" };
-
 /** `postgresql:index/grant:Grant` → postgresql.Grant; component tokens stay as they are. */
 const typeName = (token: string): string => {
   const [pkg, , name] = token.split(":");
   return pkg === "warehouse-access" || name === undefined ? token : `${pkg}.${name}`;
 };
-
-const platformOf = (token: string): Platform | undefined => PLATFORM_OF[token.split(":")[0]!] ?? PLATFORM_OF[token.split(":").slice(0, 2).join(":")];
 
 export function managedResources(declared: readonly Pick<DeclaredResource, "type">[], stackConfig: string): ManagedResources {
   const counts = new Map<string, ManagedResourceCount>();

@@ -454,7 +454,7 @@ export interface PlannedStep {
 
 const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** Names a resource refers to, so it is applied after them (the mocks record resolved names, not output edges). */
+/** Names a resource refers to, so it is applied after them (the list names resources literally, with no output edges). */
 function references(resource: DeclaredResource): { roles: string[]; schemas: string[] } {
   const i = resource.inputs;
   const role = (key: string) => (typeof i[key] === "string" && i[key] !== "public" ? [i[key] as string] : []);

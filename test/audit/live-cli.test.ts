@@ -21,7 +21,7 @@ let admin: pg.Client;
 let secrets: string[];
 
 beforeAll(async () => {
-  const resources = await declareResources(boundary, settings);
+  const resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(resources);
   seeded = await sandbox.seed(boundary);

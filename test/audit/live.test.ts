@@ -20,7 +20,7 @@ let client: pg.Client;
 let resources: DeclaredResource[];
 
 beforeAll(async () => {
-  resources = await declareResources(boundary, settings);
+  resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(resources);
   await sandbox.seed(boundary);

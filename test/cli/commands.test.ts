@@ -92,7 +92,7 @@ describe("plan and audit as child processes", () => {
   it("plan --json prints the plan report object", async () => {
     const result = await runCommand("plan", ["--json"]);
     expect(result.status).toBe(0);
-    const resources = managedResources(await declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml");
+    const resources = managedResources(declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml");
     expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), resources, "team.yaml"));
   });
 

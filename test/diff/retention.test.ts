@@ -11,7 +11,7 @@ const nameOf = (r: DeclaredResource) => String(r.inputs.name ?? "").toLowerCase(
 describe("the resource options behind the diff's data-retention wording", () => {
   it("holds for the shipped roster on both platforms", async () => {
     const boundary = shippedBoundary();
-    const resources = await declareResources(boundary, shippedSettings());
+    const resources = declareResources(boundary, shippedSettings());
     // The boundary's own schemas only: the program may declare others (e.g. the schema holding CI's helper function).
     const kindOf = new Map(boundary.schemas.map((s) => [s.name, s.kind]));
     const schemas = (type: string, prod: boolean) =>

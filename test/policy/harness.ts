@@ -74,7 +74,7 @@ export function resourceArgs(r: Written): ResourceValidationArgs {
 
 export function stackArgs(written: readonly Written[]): StackValidationArgs {
   const resources: PolicyResource[] = written.map((r) => ({ ...policyView(r), dependencies: [], propertyDependencies: {} }));
-  // dependsOn names resources by logical name, as declareUnderMocks records it.
+  // dependsOn names resources by logical name, as the declared list records it.
   const byName = new Map(resources.map((r) => [r.name, r]));
   written.forEach((w, i) => {
     resources[i]!.dependencies = (w.dependsOn ?? []).map((n) => byName.get(n)).filter((r): r is PolicyResource => r !== undefined);

@@ -10,7 +10,7 @@ import { reportsFor } from "./harness";
 
 let shipped: DeclaredResource[];
 beforeAll(async () => {
-  shipped = await declareResources(shippedBoundary(), shippedSettings());
+  shipped = declareResources(shippedBoundary(), shippedSettings());
 });
 
 describe("the policy pack on the resources the program registers", () => {
@@ -22,7 +22,7 @@ describe("the policy pack on the resources the program registers", () => {
   it("reports nothing for random valid rosters", async () => {
     await fc.assert(
       fc.asyncProperty(validRoster({ maxDevelopers: 4, maxDomains: 3, maxServiceAccounts: 2 }), async (roster) => {
-        const resources = await declareResources(buildBoundary(roster), shippedSettings());
+        const resources = declareResources(buildBoundary(roster), shippedSettings());
         expect(await reportsFor(resources)).toEqual([]);
       }),
       { numRuns: 20 },

@@ -11,7 +11,7 @@ import { reportsFor, type Report, type Written } from "./harness";
 
 let shipped: DeclaredResource[];
 beforeAll(async () => {
-  shipped = await declareResources(shippedBoundary(), shippedSettings());
+  shipped = declareResources(shippedBoundary(), shippedSettings());
 });
 
 interface Expected {

@@ -181,7 +181,7 @@ describe("plan of a boundary that breaks a deny rule (hand-built: the builder ne
 describe("the resources `pulumi up` would manage, as plan lists them", () => {
   let managed: ManagedResources;
   beforeAll(async () => {
-    managed = managedResources(await declareResources(boundary, shippedSettings()), "Pulumi.prod.yaml");
+    managed = managedResources(declareResources(boundary, shippedSettings()), "Pulumi.prod.yaml");
   });
 
   it("counts each platform's resources by type, and the counts add up to the platform's total", () => {

@@ -29,7 +29,7 @@ const named = (type: string, name: string): DeclaredResource => {
 };
 
 beforeAll(async () => {
-  resources = await declareResources(boundary, settings);
+  resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(resources);
   seeded = await sandbox.seed(boundary);

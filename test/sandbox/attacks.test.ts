@@ -21,7 +21,7 @@ let matrix: AttackMatrix;
 let resources: DeclaredResource[];
 
 beforeAll(async () => {
-  resources = await declareResources(boundary, settings);
+  resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(resources);
   seeded = await sandbox.seed(boundary);

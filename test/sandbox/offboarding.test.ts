@@ -32,8 +32,8 @@ let failedOnProviderDefault: unknown;
 let applied: AppliedStatement[];
 
 beforeAll(async () => {
-  declaredBefore = await declareResources(before, settings);
-  declaredAfter = await declareResources(after, settings);
+  declaredBefore = declareResources(before, settings);
+  declaredAfter = declareResources(after, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.apply(declaredBefore);
   seeded = await sandbox.seed(before);

@@ -68,6 +68,8 @@ export interface RegisteredResource {
   deleteBeforeReplace: boolean;
   /** URNs from dependsOn (and, for the SDK, resources its inputs depend on). */
   dependencies: string[];
+  /** URNs from replaceWith: replacing one of them replaces this resource too. */
+  replaceWith: string[];
   propertyDependencies: Record<string, string[]>;
   /** Inputs as plain JS: secrets unwrapped, output values unwrapped, unknowns kept as UNKNOWN. */
   inputs: Record<string, unknown>;
@@ -480,6 +482,7 @@ export async function runPulumiProgram(opts: RunPulumiProgramOptions): Promise<P
         retainOnDelete: req.getRetainondelete() ?? false,
         deleteBeforeReplace: req.getDeletebeforereplace(),
         dependencies: req.getDependenciesList(),
+        replaceWith: req.getReplaceWithList(),
         propertyDependencies: mapToRecord(req.getPropertydependenciesMap(), (d) => d.getUrnsList()),
         inputs: decodeProperties(rawInputs),
         rawInputs,

@@ -1,4 +1,4 @@
-// Reads PostgreSQL resources (as a stack or the mocks would register them) back into who can read or write each schema.
+// Reads PostgreSQL resources (as the declared list, a stack or the policy pack holds them) back into who can read or write each schema.
 // It knows only PostgreSQL semantics, not our naming, so it also sees access that hand-written resources add.
 
 import type { DeclaredResource } from "../declare";

@@ -1,4 +1,4 @@
-// Reads Snowflake resources (as a stack, the mocks, or hand-written code would declare them) back into who can read or
+// Reads Snowflake resources (as the declared list, a stack, or hand-written code would declare them) back into who can read or
 // write each schema, and who can create schemas. It knows Snowflake's and the provider's semantics, not our naming, so
 // it also sees access that resources written outside the generator add. Write is judged conservatively; read only when
 // it is whole. Of procedures it reads only CREATE_CI_SCHEMA's exact body; any other owner's-rights one acts as its owner.

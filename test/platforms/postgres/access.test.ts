@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PostgresAccess } from "../../../infra/platforms/postgres";
+import { postgresResources } from "../../../infra/platforms/postgres";
 import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
 import { expectedPostgresAccess } from "./expected";
-import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
+import type { DeclaredResource } from "../../../infra/platforms/declare";
 import { shippedBoundary, shippedSettings } from "../../support/shipped";
 
 
@@ -14,10 +14,8 @@ const named = (type: string, name: string) => {
   return found;
 };
 
-beforeAll(async () => {
-  resources = await declareUnderMocks((opts) => {
-    new PostgresAccess("postgres", { boundary, settings: shippedSettings() }, opts);
-  });
+beforeAll(() => {
+  resources = postgresResources(boundary, shippedSettings());
 });
 
 describe("PostgreSQL resources for the shipped roster", () => {
@@ -111,6 +109,6 @@ describe("a boundary the PostgreSQL component cannot express", () => {
     ["read on a developer's schema", { role: "dev_bob", schema: "alice_sales", access: "read" as const }, "read on alice_sales to dev_bob"],
   ])("is refused, not silently dropped: %s", (_, grant, named) => {
     const widened = { ...boundary, grants: [...boundary.grants, grant] };
-    expect(() => new PostgresAccess("refused", { boundary: widened, settings: shippedSettings() })).toThrow(`it cannot express ${named}`);
+    expect(() => postgresResources(widened, shippedSettings())).toThrow(`it cannot express ${named}`);
   });
 });

@@ -5,8 +5,8 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
-import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
-import { PostgresAccess } from "../../../infra/platforms/postgres";
+import type { DeclaredResource } from "../../../infra/platforms/declare";
+import { postgresResources } from "../../../infra/platforms/postgres";
 import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
 import { expectedPostgresAccess } from "./expected";
 import { parseRoster } from "../../../infra/roster/load";
@@ -17,7 +17,7 @@ import { REPO_ROOT, shippedBoundary, shippedSettings } from "../../support/shipp
 // What PostgreSQL would really be given, for any valid roster: exactly the boundary, under stable names.
 
 const settings = { ...shippedSettings(), platforms: ["postgres" as const] };
-const declare = (boundary: Boundary) => declareUnderMocks((opts) => void new PostgresAccess("postgres", { boundary, settings }, opts));
+const declare = (boundary: Boundary): DeclaredResource[] => postgresResources(boundary, settings);
 
 
 /** Everything a URN and a diff depend on: type, name, inputs, and the options that protect data. */

@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { accessPaths, reachableRoles } from "../../../infra/boundary/access";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
-import { declareUnderMocks, type DeclaredResource } from "../../../infra/platforms/declare";
+import type { DeclaredResource } from "../../../infra/platforms/declare";
 import { CREATED_MARKER } from "../../../infra/ci/schema";
-import { SNOWFLAKE_PREVIEW_FEATURES, SnowflakeAccess } from "../../../infra/platforms/snowflake";
+import { SNOWFLAKE_PREVIEW_FEATURES, snowflakeResources } from "../../../infra/platforms/snowflake";
 import { CI_SCHEMA_NAMES } from "../../../infra/platforms/snowflake/ci-schemas";
 import { identifierParts } from "../../../infra/platforms/snowflake/identifiers";
 import { databasePrivileges, objectOwningRoles } from "../../../infra/platforms/snowflake/roles";
@@ -30,13 +30,10 @@ const ADMIN = settings.snowflake!.adminRole;
 const T = SNOWFLAKE_TYPES;
 const PROD_SCHEMA = "warehouse-access:snowflake:ProdSchema";
 
-/** Registers the Snowflake component alone for a boundary; resolves with what the engine would receive. */
-async function declare(b: Boundary): Promise<{ resources: DeclaredResource[]; component: SnowflakeAccess }> {
-  let component: SnowflakeAccess | undefined;
-  const resources = await declareUnderMocks((opts) => {
-    component = new SnowflakeAccess("snowflake", { boundary: b, settings }, opts);
-  });
-  return { resources, component: component! };
+/** The Snowflake resources alone for a boundary, with the resource count its component exports. */
+function declare(b: Boundary): { resources: DeclaredResource[]; component: { resourceCount: unknown } } {
+  const resources = snowflakeResources(b, settings);
+  return { resources, component: { resourceCount: resources[0]!.outputs?.resourceCount } };
 }
 
 /** One order for both sides: by holder, then schema, in code-unit order. */
@@ -110,7 +107,7 @@ function formula(b: Boundary): { exact: number; closed: number } {
 const budget = (D: number, M: number) => 2 * D * M + 5 * D + 10 * M + 20;
 
 let resources: DeclaredResource[];
-let component: SnowflakeAccess;
+let component: { resourceCount: unknown };
 const named = (type: string, name: string): DeclaredResource => {
   const found = resources.find((r) => r.type === type && r.name === name);
   if (!found) throw new Error(`no ${type} named ${name}`);

@@ -1,0 +1,84 @@
+import type { ComponentType, InputsOf, ProviderResourceType } from "./kinds";
+
+// The resources `pulumi up` would manage, as data: what each platform declares for a boundary, in registration order.
+// infra/pulumi turns this list into provider resources and components one for one; everything else reads it directly.
+
+/** A resource's identity in the stack: type token and logical name (a logical name alone may be shared across types). */
+export type ResourceKey = `${string}::${string}`;
+
+export interface DeclaredResource {
+  /** A ResourceType when declared here; readers also take hand-written or recorded resources of any type. */
+  type: string;
+  name: string;
+  /** The provider inputs exactly as `pulumi up` sends them (components have none). */
+  inputs: Record<string, unknown>;
+  /** A provider resource (true) or one of our components (false). */
+  custom: boolean;
+  /** Logical name of the component this one belongs to (part of its URN); none for the top-level components. */
+  parent?: string;
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  /** Input names whose changes Pulumi ignores. */
+  ignoreChanges: string[];
+  /** Logical names of the resources this one was told to wait for. */
+  dependsOn: string[];
+  /** Logical names of the resources whose replacement replaces this one too. */
+  replaceWith: string[];
+  /** parent, dependsOn and replaceWith by key, which the Pulumi layer wires them by. */
+  refs: { parent?: ResourceKey; dependsOn: ResourceKey[]; replaceWith: ResourceKey[] };
+  /** A component's outputs (registerOutputs). */
+  outputs?: Record<string, unknown>;
+}
+
+export const keyOf = (resource: Pick<DeclaredResource, "type" | "name">): ResourceKey => `${resource.type}::${resource.name}`;
+
+export interface DeclareOptions {
+  /** Every resource belongs to a component. */
+  parent: DeclaredResource;
+  dependsOn?: readonly DeclaredResource[];
+  replaceWith?: readonly DeclaredResource[];
+  protect?: boolean;
+  retainOnDelete?: boolean;
+  deleteBeforeReplace?: boolean;
+  ignoreChanges?: readonly string[];
+}
+
+/** Collects one platform's resources in declaration order; references are to resources already declared. */
+export class ResourceList {
+  readonly resources: DeclaredResource[] = [];
+  private readonly keys = new Set<ResourceKey>();
+
+  component(type: ComponentType, name: string, parent?: DeclaredResource): DeclaredResource {
+    return this.push({
+      type, name, inputs: {}, custom: false, ...(parent ? { parent: parent.name } : {}),
+      protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], replaceWith: [],
+      refs: { ...(parent ? { parent: keyOf(parent) } : {}), dependsOn: [], replaceWith: [] },
+    });
+  }
+
+  /** A provider resource; the SDK's argument type for `type` checks `inputs`. */
+  resource<T extends ProviderResourceType>(type: T, name: string, inputs: InputsOf<T>, options: DeclareOptions): DeclaredResource {
+    const dependsOn = options.dependsOn ?? [];
+    const replaceWith = options.replaceWith ?? [];
+    return this.push({
+      type, name, inputs: inputs as Record<string, unknown>, custom: true, parent: options.parent.name,
+      protect: options.protect === true,
+      retainOnDelete: options.retainOnDelete === true,
+      deleteBeforeReplace: options.deleteBeforeReplace === true,
+      ignoreChanges: [...(options.ignoreChanges ?? [])],
+      dependsOn: dependsOn.map((r) => r.name),
+      replaceWith: replaceWith.map((r) => r.name),
+      refs: { parent: keyOf(options.parent), dependsOn: dependsOn.map(keyOf), replaceWith: replaceWith.map(keyOf) },
+    });
+  }
+
+  private push(resource: DeclaredResource): DeclaredResource {
+    const key = keyOf(resource);
+    // Two resources with one type and name would share a URN: Pulumi refuses the program, so refuse it here first.
+    if (this.keys.has(key)) throw new Error(`two resources would be ${key}; logical names must be unique per type`);
+    this.keys.add(key);
+    this.resources.push(resource);
+    return resource;
+  }
+}

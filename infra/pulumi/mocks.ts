@@ -1,0 +1,61 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DeclaredResource } from "../platforms/resources";
+
+// What a Pulumi program registers, found offline: it runs against Pulumi's mock engine, which records what the real
+// engine would receive (inputs and options) and talks to no provider. Only the tests and the bench that prove the
+// Pulumi layer need it; everything else reads the declared list.
+
+/** A registration as the mocks see it: the declared record without what only the list carries (keys, outputs). */
+export type MockedResource = Omit<DeclaredResource, "refs" | "outputs">;
+
+const nameOf = (resource: pulumi.Resource): string => (resource as unknown as { __name: string }).__name;
+const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+
+/**
+ * Runs `register` (which must pass the given options to its top-level components) under mocks and resolves once
+ * every resource it created is registered. Mocks are process-global: one call per process (vitest isolates files).
+ */
+export async function declareUnderMocks(
+  register: (opts: pulumi.ComponentResourceOptions) => void | Promise<void>,
+  options: { preview?: boolean } = {},
+): Promise<MockedResource[]> {
+  const inputsOf = new Map<string, Record<string, unknown>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputsOf.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "warehouse-access",
+    "prod",
+    options.preview ?? true,
+  );
+
+  const seen: { resource: pulumi.Resource; record: Omit<MockedResource, "inputs"> }[] = [];
+  const recordOptions: pulumi.ResourceTransformation = (args) => {
+    const dependsOn = args.opts.dependsOn;
+    const dependencies = dependsOn === undefined ? [] : Array.isArray(dependsOn) ? dependsOn : [dependsOn];
+    const opts = args.opts as pulumi.CustomResourceOptions;
+    seen.push({
+      resource: args.resource,
+      record: {
+        type: args.type as MockedResource["type"],
+        name: args.name,
+        custom: args.resource instanceof pulumi.CustomResource,
+        ...(opts.parent ? { parent: nameOf(opts.parent) } : {}),
+        protect: opts.protect === true,
+        retainOnDelete: opts.retainOnDelete === true,
+        deleteBeforeReplace: opts.deleteBeforeReplace === true,
+        ignoreChanges: opts.ignoreChanges ?? [],
+        dependsOn: (dependencies as pulumi.Resource[]).map(nameOf),
+        replaceWith: (opts.replaceWith ?? []).map(nameOf),
+      },
+    });
+    return undefined;
+  };
+  await register({ transformations: [recordOptions] });
+  await Promise.all(seen.map(({ resource }) => promiseOf(resource.urn)));
+  return seen.map(({ record }) => ({ ...record, inputs: inputsOf.get(`${record.type}::${record.name}`) ?? {} }));
+}
