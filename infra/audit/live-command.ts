@@ -33,7 +33,7 @@ export const withLiveAudit = (command: Command): Command =>
 /** Reads the live catalog, prints the report and sets the exit code; never throws, never prints the password. */
 export async function runLiveAudit(options: CommonOptions & LiveAuditCliOptions, boundary: Boundary, violations: readonly Violation[]): Promise<void> {
   const url = options.live;
-  if (url === undefined || url === "") {
+  if (url === undefined) {
     process.stderr.write("audit: --provisioner needs --live <url>\n");
     process.exitCode = ExitCode.invalidInput;
     return;
