@@ -138,7 +138,7 @@ async function run(options: SandboxOptions): Promise<number> {
     try {
       stderr("Attacking ...");
       attacks = await runAttacks({
-        client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE,
+        client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded),
         ...(seeded.ciSchema ? { ciSchema: seeded.ciSchema.name } : {}),
       });
       version = (await attacker.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;

@@ -11,16 +11,17 @@
 //
 // CI makes schemas only through ci.create_schema(run, domain), a SECURITY DEFINER function that runs as the provisioner.
 // Besides the plain call, every principal tries to abuse it: crafted run and domain values (its own refusals, SQLSTATE
-// 3F000, count as "denied" for those attempts only), and a search_path hijack that plants look-alikes of every function,
-// operator and catalog relation the body uses, then checks that none of them ran inside the call.
+// 3F000, count as "denied" for those attempts only), and look-alike hijacks (hijacks.ts), each in a real login session.
 
 import type pg from "pg";
 import { accessView, type AccessPath } from "../boundary/access";
 import { PUBLIC, type Boundary } from "../boundary/model";
 import { CREATED_MARKER } from "../ci/schema";
-import { CI_FUNCTION_SCHEMA } from "../platforms/postgres";
 import { ciSchemaName, PROD_WRITER } from "../roster/naming";
 import { quoteIdentifier as q } from "./apply";
+import { CI_CREATE_SCHEMA, HIJACK_ACTIONS, hijackEffect, hijackSql, type HijackAction } from "./hijacks";
+
+export { CI_CREATE_SCHEMA };
 
 export type Outcome = "allowed" | "denied" | "error";
 
@@ -30,18 +31,16 @@ export const SCHEMA_ACTIONS = [
 ] as const;
 export const DATABASE_ACTIONS = [
   "create_prod_schema", "create_ci_schema_directly", "create_ci_schema", "ci_schema_injected_run", "ci_schema_traversal_domain",
-  "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name", "ci_schema_search_path_hijack",
+  "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name", ...HIJACK_ACTIONS,
   "set_role_writer", "grant_writer_to_self",
 ] as const;
 /** The attempts on ci.create_schema that must never make anything but a ci_<run>_<domain> schema for a known domain. */
 export const CI_FUNCTION_ABUSES = [
   "ci_schema_injected_run", "ci_schema_traversal_domain", "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name",
-  "ci_schema_search_path_hijack",
+  ...HIJACK_ACTIONS,
 ] as const satisfies readonly DatabaseAction[];
 export type SchemaAction = (typeof SCHEMA_ACTIONS)[number];
 export type DatabaseAction = (typeof DATABASE_ACTIONS)[number];
-/** The function CI creates its schemas with, schema-qualified. */
-export const CI_CREATE_SCHEMA = `${CI_FUNCTION_SCHEMA}.create_schema`;
 export type Action = SchemaAction | DatabaseAction;
 
 /** Column headings of the printed matrix. */
@@ -50,7 +49,7 @@ export const ACTION_LABELS: Record<Action, string> = {
   drop_table: "DTAB", alter_table: "ATAB", grant_table: "GRANT", create_trigger: "TRIG", copy_from_stdin: "COPY",
   rename_schema: "RNSCH", drop_schema: "DSCH", create_prod_schema: "CPROD", create_ci_schema_directly: "CCIDIR", create_ci_schema: "CCI",
   ci_schema_injected_run: "FINJ", ci_schema_traversal_domain: "FTRAV", ci_schema_unknown_domain: "FUNK", ci_schema_null_run: "FNULL",
-  ci_schema_long_name: "FLONG", ci_schema_search_path_hijack: "FHIJK", set_role_writer: "SETW", grant_writer_to_self: "GRW",
+  ci_schema_long_name: "FLONG", ci_schema_search_path_hijack: "FHIJK", ci_schema_type_hijack: "FTYPE", ci_schema_temp_hijack: "FTEMP", set_role_writer: "SETW", grant_writer_to_self: "GRW",
 };
 
 export interface Attempt {
@@ -92,6 +91,8 @@ export interface AttackInput {
   ciSchema?: string;
   /** Schemas that exist but that the boundary no longer declares (an offboarded developer's): nobody may touch them. */
   retainedSchemas?: readonly string[];
+  /** A new session logged in for real as `login` (the hijacks need one in which ci.create_schema never ran). */
+  loginAs(login: string): Promise<pg.Client>;
 }
 
 interface Holding {
@@ -129,7 +130,11 @@ interface ActionSpec {
   /** SQLSTATEs besides 42501 that mean "refused" for this attempt: ci.create_schema's own validation errors. */
   refusals?: readonly string[];
   /** For statements that may succeed without (or with another) effect: a GRANT without grant option only warns. */
-  effect?(client: pg.Client, c: Context, baseline: Baseline): Promise<Effect>;
+  effect?(client: pg.Client, c: Context, baseline: Baseline, notices: readonly string[]): Promise<Effect>;
+  /** Run in a new session, logged in for real as the principal, instead of on the shared connection. */
+  freshSession?: true;
+  /** For an attempt that failed: whether it did harm before it failed (code planted by the caller ran), from its notices. */
+  effectOfFailure?(c: Context, notices: readonly string[]): Promise<Effect | undefined>;
 }
 
 interface Baseline {
@@ -145,6 +150,16 @@ const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 const t = (c: Context) => `${q(c.schema)}.${q(c.table)}`;
 const write = (c: Context) => c.holding.write;
+
+function hijackSpec(action: HijackAction): ActionSpec {
+  return {
+    sql: (c) => hijackSql(action, c),
+    expect: () => false,
+    freshSession: true,
+    effect: async (client, c, _baseline, notices) => (await hijackEffect(action, c, notices, client))!,
+    effectOfFailure: (c, notices) => hijackEffect(action, c, notices),
+  };
+}
 
 const SPECS: Record<Action, ActionSpec> = {
   select: { sql: (c) => `SELECT count(*) FROM ${t(c)}`, expect: (c) => c.holding.read || c.holding.write },
@@ -205,21 +220,9 @@ const SPECS: Record<Action, ActionSpec> = {
   // Over 63 bytes PostgreSQL would truncate the name, so two runs could share a schema.
   ci_schema_long_name: { sql: (c) => `SELECT ${CI_CREATE_SCHEMA}(${literal("9".repeat(64))}, ${literal(c.domain)})`, expect: () => false, refusals: [FUNCTION_REFUSED], effect: madeNoSchema },
   // "Allowed" would mean: code the caller planted ran inside ci.create_schema, that is, with the provisioner's rights.
-  ci_schema_search_path_hijack: {
-    sql: (c) => hijackScript(c),
-    expect: () => false,
-    effect: async (client, c) => {
-      if (c.plantIn === undefined) return { took: false, detail: "nothing planted: the call itself went through" };
-      const log = await client.query<{ phase: string; role: string; trap: string }>(`SELECT phase, role, trap FROM ${q(c.plantIn)}.${HIJACK_LOG}`);
-      const armed = new Set(log.rows.filter((r) => r.phase === "control").map((r) => r.trap));
-      const unarmed = TRAP_NAMES.filter((t) => !armed.has(t));
-      // A look-alike that does not even catch the caller's own unqualified call proves nothing about the function.
-      if (unarmed.length > 0) throw new Error(`planted look-alikes that did not intercept the caller's own calls: ${unarmed.join(", ")}`);
-      const ran = log.rows.filter((r) => r.phase === "call");
-      if (ran.length > 0) return { took: true, detail: `ran ${[...new Set(ran.map((r) => `${r.trap} as ${r.role}`))].join(", ")}` };
-      return { took: false, detail: `ran none of the ${TRAP_NAMES.length} look-alikes, each of which intercepted the caller's own calls` };
-    },
-  },
+  ci_schema_search_path_hijack: hijackSpec("ci_schema_search_path_hijack"),
+  ci_schema_type_hijack: hijackSpec("ci_schema_type_hijack"),
+  ci_schema_temp_hijack: hijackSpec("ci_schema_temp_hijack"),
   set_role_writer: { sql: () => `SET ROLE ${q(PROD_WRITER)}`, expect: (c) => c.reachesWriter },
   grant_writer_to_self: {
     sql: (c) => `GRANT ${q(PROD_WRITER)} TO ${q(c.login)}`,
@@ -228,68 +231,6 @@ const SPECS: Record<Action, ActionSpec> = {
     effect: async (client, _c, baseline) => ({ took: (await writerMembers(client)) !== baseline.writerMembers }),
   },
 };
-
-/** The table the planted look-alikes write to: phase (control, call), the role they ran as, and which one ran. */
-const HIJACK_LOG = "sandbox_hijack_log";
-
-/**
- * Look-alikes of what ci.create_schema's body calls unqualified, each logging itself and then doing the real thing:
- * [name, signature, returns, the real call]. Operators get a function of their own; pg_namespace gets a temporary view,
- * since pg_temp comes before everything for relations unless a path says otherwise. (AT TIME ZONE calls pg_catalog.timezone
- * by its qualified name, so no look-alike can catch it.)
- */
-const TRAP_FUNCTIONS: readonly [string, string, string, string][] = [
-  ["quote_ident", "text", "text", "pg_catalog.quote_ident($1)"],
-  ["to_regnamespace", "text", "regnamespace", "pg_catalog.to_regnamespace($1)"],
-  ["octet_length", "text", "integer", "pg_catalog.octet_length($1)"],
-  ["pg_get_userbyid", "oid", "name", "pg_catalog.pg_get_userbyid($1)"],
-  ["format", "text, text, text", "text", "pg_catalog.format($1, $2, $3)"],
-  ["now", "", "timestamptz", "pg_catalog.now()"],
-  ["to_char", "timestamp, text", "text", "pg_catalog.to_char($1, $2)"],
-  ["current_setting", "text", "text", "pg_catalog.current_setting($1)"],
-  ["set_config", "text, text, boolean", "text", "pg_catalog.set_config($1, $2, $3)"],
-];
-/** [operator, left, right, trap function name, the real function]. */
-const TRAP_OPERATORS: readonly [string, string, string, string, string][] = [
-  ["||", "text", "text", "trap_textcat", "pg_catalog.textcat"],
-  ["!~", "text", "text", "trap_textregexne", "pg_catalog.textregexne"],
-  ["=", "name", "text", "trap_nameeqtext", "pg_catalog.nameeqtext"],
-  ["<>", "text", "text", "trap_textne", "pg_catalog.textne"],
-  [">", "integer", "integer", "trap_int4gt", "pg_catalog.int4gt"],
-];
-const TRAP_NAMES = [...TRAP_FUNCTIONS.map((t) => t[0]), ...TRAP_OPERATORS.map((t) => t[0]), "pg_namespace"];
-
-/** The caller's own unqualified calls of every look-alike, under the hijacking path: each must log itself, or the trap is not set. */
-const TRAP_CONTROL = [
-  "quote_ident('x')", "to_regnamespace('x')", "octet_length('x'::text)", "pg_get_userbyid(10)", "format('%s %s', 'a'::text, 'b')",
-  "now()", "to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY')", "current_setting('search_path')", "set_config('sandbox.unused', 'x', true)",
-  "'a'::text || 'b'::text", "'a'::text !~ 'b'", "'a'::name = 'b'::text", "'a'::text <> 'b'", "1 > 2", "(SELECT count(*) FROM pg_namespace)",
-];
-
-/** Plants the look-alikes in the principal's own schema, puts that schema before pg_catalog, proves they bite, then calls the function. */
-function hijackScript(c: Context): string {
-  const call = `SELECT ${CI_CREATE_SCHEMA}('sandbox_attack_hijack', ${literal(c.domain)})`;
-  if (c.plantIn === undefined) return `SET LOCAL search_path = pg_catalog; ${call}`;
-  const s = q(c.plantIn);
-  const log = (trap: string) => `SELECT ${s}.trap_log(${literal(trap)});`;
-  return [
-    `CREATE TABLE ${s}.${HIJACK_LOG} (phase text, role text, trap text)`,
-    `CREATE FUNCTION ${s}.trap_log(trap text) RETURNS void LANGUAGE sql AS $trap$ INSERT INTO ${s}.${HIJACK_LOG} VALUES (pg_catalog.current_setting('sandbox.phase', true), CURRENT_USER, trap) $trap$`,
-    ...TRAP_FUNCTIONS.map(([name, args, returns, real]) =>
-      `CREATE FUNCTION ${s}.${name}(${args}) RETURNS ${returns} LANGUAGE sql AS $trap$ ${log(name)} SELECT ${real} $trap$`),
-    ...TRAP_OPERATORS.flatMap(([op, left, right, fn, real]) => [
-      `CREATE FUNCTION ${s}.${fn}(${left}, ${right}) RETURNS ${op === "||" ? "text" : "boolean"} LANGUAGE sql AS $trap$ ${log(op)} SELECT ${real}($1, $2) $trap$`,
-      `CREATE OPERATOR ${s}.${op} (LEFTARG = ${left}, RIGHTARG = ${right}, FUNCTION = ${s}.${fn})`,
-    ]),
-    `CREATE TEMPORARY VIEW pg_namespace AS SELECT n.* FROM pg_catalog.pg_namespace n, LATERAL ${s}.trap_log('pg_namespace') t`,
-    `SET LOCAL search_path = ${s}, pg_catalog`,
-    `SET LOCAL sandbox.phase = 'control'`,
-    `SELECT ${TRAP_CONTROL.join(", ")}`,
-    `SET LOCAL sandbox.phase = 'call'`,
-    call,
-    `SET LOCAL sandbox.phase = 'after'`,
-  ].join(";\n");
-}
 
 async function schemaCount(client: pg.Client): Promise<number> {
   // Temporary schemas come and go with backends, not with attempts.
@@ -392,10 +333,13 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
       const expected = spec.expect(c) ? "allowed" : "denied";
       let actual: Outcome;
       let detail: string | undefined;
-      await client.query(begin);
+      const session = spec.freshSession ? await input.loginAs(subject.login) : client;
+      const notices: string[] = [];
+      if (session !== client) session.on("notice", (notice) => notices.push(notice.message ?? ""));
+      await session.query(spec.freshSession ? "BEGIN" : begin);
       try {
-        await client.query(sql);
-        const effect = spec.effect ? await spec.effect(client, c, baseline) : { took: true };
+        await session.query(sql);
+        const effect = spec.effect ? await spec.effect(session, c, baseline, notices) : { took: true };
         actual = effect.took ? "allowed" : "denied";
         detail = effect.detail ?? (effect.took ? undefined : "accepted without effect (no grant option)");
       } catch (error) {
@@ -404,8 +348,15 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
         else if (action === "copy_from_stdin" && e.code === "57014" && /COPY from stdin failed/.test(e.message)) actual = "allowed";
         else actual = "error";
         detail = e.message;
+        try {
+          const harm = await spec.effectOfFailure?.(c, notices);
+          if (harm?.took) [actual, detail] = ["allowed", `${harm.detail}, then failed: ${e.message}`];
+        } catch (judging) {
+          [actual, detail] = ["error", (judging as Error).message];
+        }
       } finally {
-        await client.query("ROLLBACK");
+        await session.query("ROLLBACK");
+        if (session !== client) await session.end();
       }
       attempts.push({
         principal: subject.principal, login: subject.login, target, action, sql, expected, actual, ok: actual === expected,

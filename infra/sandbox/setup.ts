@@ -185,6 +185,15 @@ export class Sandbox {
     return this.connect({ user: login.login, password: login.password });
   }
 
+  /** Logs in for real as one of the seeded logins, by its role name. */
+  sessionsFor(seeded: Seeded): (login: string) => Promise<pg.Client> {
+    return (login) => {
+      const found = seeded.logins.find((l) => l.login === login);
+      if (found === undefined) throw new Error(`no sandbox login ${login}`);
+      return this.connectAs(found);
+    };
+  }
+
   /** `postgresql://login:password@127.0.0.1:PORT/database` for a sandbox login. */
   url(login: SandboxLogin): string {
     return this.server.url(this.database, { user: login.login, password: login.password });

@@ -5,6 +5,7 @@ import { loadRoster } from "../../infra/roster/load";
 import { declareResources, type DeclaredResource } from "../../infra/platforms/declare";
 import { functionCreateStatements, RESOURCE_TYPES } from "../../infra/sandbox/apply";
 import { CI_FUNCTION_ABUSES, DATABASE, DATABASE_ACTIONS, renderMatrix, runAttacks, SCHEMA_ACTIONS, type AttackMatrix } from "../../infra/sandbox/attacks";
+import { HIJACK_ACTIONS } from "../../infra/sandbox/hijacks";
 import { PUBLIC_PROBE, Sandbox, type Seeded } from "../../infra/sandbox/setup";
 import { REPO_ROOT } from "../support/shipped";
 import { sandboxSettings, shippedProvider } from "./support";
@@ -26,7 +27,7 @@ beforeAll(async () => {
   await sandbox.apply(resources);
   seeded = await sandbox.seed(boundary);
   attacker = await sandbox.server.client(settings.database);
-  matrix = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, ciSchema: seeded.ciSchema!.name });
+  matrix = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded), ciSchema: seeded.ciSchema!.name });
   console.log(renderMatrix(matrix));
 }, 120_000);
 
@@ -45,7 +46,7 @@ describe("the attack suite on the shipped roster", () => {
     expect(matrix.principals.map((p) => p.principal)).toEqual([...boundary.principals.map((p) => p.name), "PUBLIC"]);
     expect(matrix.targets).toEqual([...boundary.schemas.map((s) => s.name), seeded.ciSchema!.name, DATABASE]);
     expect(matrix.attempts).toHaveLength(principals * (schemas * SCHEMA_ACTIONS.length + DATABASE_ACTIONS.length));
-    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 11));
+    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 13));
     expect(new Set(matrix.attempts.map((a) => `${a.principal}/${a.target}/${a.action}`)).size).toBe(matrix.attempts.length);
   });
 
@@ -89,7 +90,7 @@ describe("the attack suite on the shipped roster", () => {
 
   it("has CI's crafted calls of ci.create_schema refused by the function itself, and everyone else's by the server", () => {
     const ci = (action: string) => matrix.attempts.find((a) => a.principal === "svc_ci" && a.target === DATABASE && a.action === action)!;
-    for (const action of CI_FUNCTION_ABUSES.filter((a) => a !== "ci_schema_search_path_hijack")) {
+    for (const action of CI_FUNCTION_ABUSES.filter((a) => !(HIJACK_ACTIONS as readonly string[]).includes(a))) {
       expect(ci(action).actual).toBe("denied");
       expect(ci(action).detail).not.toMatch(/permission denied/);
       for (const p of matrix.principals.filter((x) => x.principal !== "svc_ci")) expect(outcome(p.principal, DATABASE, action)).toBe("denied");
@@ -103,12 +104,22 @@ describe("the attack suite on the shipped roster", () => {
   });
 
   it("never runs code the CI login planted on its search_path inside ci.create_schema, though every look-alike catches the login's own calls", () => {
-    const hijack = matrix.attempts.find((a) => a.principal === "svc_ci" && a.action === "ci_schema_search_path_hijack")!;
-    expect(hijack.actual).toBe("denied");
-    expect(hijack.detail).toMatch(/^ran none of the 15 look-alikes/);
-    expect(hijack.sql).toContain(`SET LOCAL search_path = "${seeded.ciSchema!.name}", pg_catalog`);
-    for (const p of matrix.principals.filter((x) => x.principal !== "svc_ci"))
-      expect(outcome(p.principal, DATABASE, "ci_schema_search_path_hijack")).toBe("denied");
+    const hijack = (action: string) => matrix.attempts.find((a) => a.principal === "svc_ci" && a.action === action)!;
+    expect(hijack("ci_schema_search_path_hijack").actual).toBe("denied");
+    expect(hijack("ci_schema_search_path_hijack").detail).toMatch(/^ran none of the 15 look-alikes .* and made ci_sandbox_attack_hijack_\w+ as usual$/);
+    expect(hijack("ci_schema_search_path_hijack").sql).toContain(`SET LOCAL search_path = "${seeded.ciSchema!.name}", pg_catalog`);
+    // Type look-alikes (a type `text` with a cast, a domain `text`) and a collation, in CI's own schema and in pg_temp.
+    expect(hijack("ci_schema_type_hijack").actual).toBe("denied");
+    expect(hijack("ci_schema_type_hijack").detail).toMatch(/^ran none of the 2 look-alikes \(text \(type and cast\), collation "C"\)/);
+    expect(hijack("ci_schema_temp_hijack").actual).toBe("denied");
+    expect(hijack("ci_schema_temp_hijack").detail).toMatch(/^ran none of the 2 look-alikes \(text \(domain\), pg_namespace\)/);
+    expect(hijack("ci_schema_temp_hijack").sql).toContain("SET LOCAL search_path = pg_temp, pg_catalog");
+    for (const action of HIJACK_ACTIONS)
+      for (const p of matrix.principals.filter((x) => x.principal !== "svc_ci")) expect(outcome(p.principal, DATABASE, action)).toBe("denied");
+    // PUBLIC has no schema to plant in, but pg_temp is everyone's: its temp hijack plants and reaches the call, which refuses it.
+    const publicTemp = matrix.attempts.find((a) => a.principal === "PUBLIC" && a.action === "ci_schema_temp_hijack")!;
+    expect(publicTemp.sql).toContain("CREATE DOMAIN pg_temp.text");
+    expect(publicTemp.detail).toMatch(/permission denied for schema ci/);
   });
 
   it("lets PUBLIC do nothing at all", () => {
@@ -130,6 +141,26 @@ describe("the attack suite on the shipped roster", () => {
     expect(sample.rows[0]!.n).toBe("1");
   });
 
+  it("would catch a ci.create_schema whose DECLARE types the caller's path resolves: the type look-alikes then run as the provisioner", async () => {
+    const declared = resources.find((r) => r.type === RESOURCE_TYPES.function && r.name === "ci.create_schema")!;
+    const body = String(declared.inputs.body);
+    expect(body).toContain("schema_name pg_catalog.text;");
+    const admin = await sandbox.connect();
+    try {
+      for (const sql of functionCreateStatements({ ...declared.inputs, body: body.replaceAll(" pg_catalog.text", " text") }, true)) await admin.query(sql);
+      const mutant = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded), ciSchema: seeded.ciSchema!.name });
+      const hijack = (action: string) => mutant.attempts.find((a) => a.principal === "svc_ci" && a.action === action)!;
+      expect(hijack("ci_schema_type_hijack").actual).toBe("allowed");
+      expect(hijack("ci_schema_type_hijack").detail).toMatch(/^ran text \(type and cast\) as provisioner, then failed: /);
+      expect(hijack("ci_schema_temp_hijack").actual).toBe("allowed");
+      expect(hijack("ci_schema_temp_hijack").detail).toMatch(/^ran text \(domain\) as provisioner/);
+      expect(mutant.unexpected.map((a) => `${a.principal} ${a.action}`).sort()).toEqual(["svc_ci ci_schema_temp_hijack", "svc_ci ci_schema_type_hijack"]);
+    } finally {
+      for (const sql of functionCreateStatements(declared.inputs, true)) await admin.query(sql);
+      await admin.end();
+    }
+  });
+
   it("would catch a ci.create_schema that forgot to pin its search_path: the look-alikes then run as the provisioner", async () => {
     const declared = resources.find((r) => r.type === RESOURCE_TYPES.function && r.name === "ci.create_schema")!;
     const pin = "PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);";
@@ -138,7 +169,7 @@ describe("the attack suite on the shipped roster", () => {
     try {
       // The provider's own in-place update (CREATE OR REPLACE), with the pin taken out of the body.
       for (const sql of functionCreateStatements({ ...declared.inputs, body: String(declared.inputs.body).replace(pin, "") }, true)) await admin.query(sql);
-      const mutant = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, ciSchema: seeded.ciSchema!.name });
+      const mutant = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded), ciSchema: seeded.ciSchema!.name });
       const hijack = mutant.attempts.find((a) => a.principal === "svc_ci" && a.action === "ci_schema_search_path_hijack")!;
       expect(hijack.actual).toBe("allowed");
       expect(hijack.detail).toMatch(/format as provisioner/);

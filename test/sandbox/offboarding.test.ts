@@ -104,7 +104,7 @@ describe("removing a developer from the roster", () => {
     const attacker = await sandbox.server.client(settings.database);
     try {
       const matrix = await runAttacks({
-        client: attacker, boundary: after, tables: seeded.tables, publicProbe: PUBLIC_PROBE,
+        client: attacker, boundary: after, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded),
         ciSchema: seeded.ciSchema!.name, retainedSchemas: ["erin_finance", "erin_sales"],
       });
       console.log(renderMatrix(matrix));

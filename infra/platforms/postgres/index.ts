@@ -17,16 +17,21 @@ export const POSTGRES_PRIVILEGES = {
 /** Where the function that creates CI schemas lives. */
 export const CI_FUNCTION_SCHEMA = "ci";
 
-/** The body of ci.create_schema(run, domain): validates, creates the schema for the CI role, stamps its creation time. */
+/**
+ * The body of ci.create_schema(run, domain): validates, creates the schema for the CI role, stamps its creation time.
+ * It runs as the provisioner. PL/pgSQL resolves the DECLARE types when it compiles the function, on the first call in a
+ * session and through the caller's search_path (a `text` domain in pg_temp would run the caller's code), and
+ * postgresql.Function cannot declare `SET search_path`: so everything before the pin below names pg_catalog itself.
+ */
 export function ciCreateSchemaBody(prefix: string, creator: string): string {
   return `
 DECLARE
-  caller_path text := pg_catalog.current_setting('search_path');
-  schema_name text;
-  owner_name text;
-  schema_comment text;
+  caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
+  schema_name pg_catalog.text;
+  owner_name pg_catalog.text;
+  schema_comment pg_catalog.text;
 BEGIN
-  -- Runs as the provisioner: resolve every name in pg_catalog first, never in a schema the caller controls.
+  -- From here every name resolves in pg_catalog first, never in a schema (or pg_temp) the caller controls.
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   IF run IS NULL OR domain IS NULL THEN
     RAISE EXCEPTION 'CI schemas need a run and a domain' USING ERRCODE = 'invalid_schema_name';
