@@ -30,7 +30,7 @@ export const SCHEMA_ACTIONS = [
   "grant_table", "create_trigger", "copy_from_stdin", "rename_schema", "drop_schema",
 ] as const;
 export const DATABASE_ACTIONS = [
-  "create_prod_schema", "create_ci_schema_directly", "create_ci_schema", "ci_schema_injected_run", "ci_schema_traversal_domain",
+  "create_in_public", "create_prod_schema", "create_ci_schema_directly", "create_ci_schema", "ci_schema_injected_run", "ci_schema_traversal_domain",
   "ci_schema_unknown_domain", "ci_schema_null_run", "ci_schema_long_name", ...HIJACK_ACTIONS,
   "set_role_writer", "grant_writer_to_self",
 ] as const;
@@ -47,7 +47,7 @@ export type Action = SchemaAction | DatabaseAction;
 export const ACTION_LABELS: Record<Action, string> = {
   select: "SEL", create_table: "CTAB", create_view: "CVIEW", insert: "INS", update: "UPD", delete: "DEL", truncate: "TRUNC",
   drop_table: "DTAB", alter_table: "ATAB", grant_table: "GRANT", create_trigger: "TRIG", copy_from_stdin: "COPY",
-  rename_schema: "RNSCH", drop_schema: "DSCH", create_prod_schema: "CPROD", create_ci_schema_directly: "CCIDIR", create_ci_schema: "CCI",
+  rename_schema: "RNSCH", drop_schema: "DSCH", create_in_public: "CPUB", create_prod_schema: "CPROD", create_ci_schema_directly: "CCIDIR", create_ci_schema: "CCI",
   ci_schema_injected_run: "FINJ", ci_schema_traversal_domain: "FTRAV", ci_schema_unknown_domain: "FUNK", ci_schema_null_run: "FNULL",
   ci_schema_long_name: "FLONG", ci_schema_search_path_hijack: "FHIJK", ci_schema_type_hijack: "FTYPE", ci_schema_temp_hijack: "FTEMP", set_role_writer: "SETW", grant_writer_to_self: "GRW",
 };
@@ -186,6 +186,8 @@ const SPECS: Record<Action, ActionSpec> = {
   // Renaming a prod schema, or any schema into prod_, writes prod (D1): only the provisioner may, and it is no principal.
   rename_schema: { sql: (c) => `ALTER SCHEMA ${q(c.schema)} RENAME TO prod_sandbox_renamed`, expect: () => false },
   drop_schema: { sql: (c) => `DROP SCHEMA ${q(c.schema)} CASCADE`, expect: (c) => c.holding.owner },
+  // `public` is on every login's path: a look-alike there (a better-matching lower(varchar)) would run as whoever calls lower().
+  create_in_public: { sql: () => "CREATE FUNCTION public.lower(character varying) RETURNS text LANGUAGE sql AS 'SELECT pg_catalog.lower($1::text)'", expect: () => false },
   // Nobody creates schemas directly: prod_ ones are the provisioner's, ci_ ones come only from ci.create_schema (D1).
   create_prod_schema: { sql: () => "CREATE SCHEMA prod_sandbox_attack", expect: () => false },
   create_ci_schema_directly: { sql: () => "CREATE SCHEMA ci_sandbox_attack_directly", expect: () => false },

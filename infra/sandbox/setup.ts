@@ -10,7 +10,7 @@ import type { DeclaredResource } from "../platforms/declare";
 import { ciSchemaName, PROD_WRITER } from "../roster/naming";
 import { applyResources, quoteIdentifier, type AppliedStatement } from "./apply";
 import { CI_CREATE_SCHEMA } from "./attacks";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "./server";
+import { startThrowawayPostgres, type PostgresMajor, type ThrowawayPostgres } from "./server";
 
 /** How the provider connects (`postgresql:*` in the stack file): the user that owns what it creates, and its database. */
 export interface ProviderConnection {
@@ -62,8 +62,8 @@ export class Sandbox {
   ) {}
 
   /** Starts a server with the provider's user (a superuser here) and the warehouse database; nothing applied yet. */
-  static async start(database: string, provider: ProviderConnection, log?: (line: string) => void): Promise<Sandbox> {
-    const server = await startThrowawayPostgres(log ? { log } : {});
+  static async start(database: string, provider: ProviderConnection, log?: (line: string) => void, major?: PostgresMajor): Promise<Sandbox> {
+    const server = await startThrowawayPostgres({ ...(log ? { log } : {}), ...(major ? { major } : {}) });
     try {
       const password = provider.username === server.superuser ? server.password : randomBytes(18).toString("hex");
       const admin = await server.client();

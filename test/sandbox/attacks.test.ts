@@ -46,7 +46,7 @@ describe("the attack suite on the shipped roster", () => {
     expect(matrix.principals.map((p) => p.principal)).toEqual([...boundary.principals.map((p) => p.name), "PUBLIC"]);
     expect(matrix.targets).toEqual([...boundary.schemas.map((s) => s.name), seeded.ciSchema!.name, DATABASE]);
     expect(matrix.attempts).toHaveLength(principals * (schemas * SCHEMA_ACTIONS.length + DATABASE_ACTIONS.length));
-    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 13));
+    expect(matrix.attempts).toHaveLength(8 * (17 * 14 + 14));
     expect(new Set(matrix.attempts.map((a) => `${a.principal}/${a.target}/${a.action}`)).size).toBe(matrix.attempts.length);
   });
 
@@ -79,6 +79,7 @@ describe("the attack suite on the shipped roster", () => {
     expect(outcome("svc_ci", DATABASE, "create_ci_schema")).toBe("allowed");
     for (const p of ["alice", "bob", "carol", "dave", "erin", "svc_prod", "PUBLIC"]) expect(outcome(p, DATABASE, "create_ci_schema")).toBe("denied");
     for (const p of matrix.principals) {
+      expect(outcome(p.principal, DATABASE, "create_in_public")).toBe("denied");
       expect(outcome(p.principal, DATABASE, "create_prod_schema")).toBe("denied");
       expect(outcome(p.principal, DATABASE, "create_ci_schema_directly")).toBe("denied");
     }

@@ -14,6 +14,11 @@ export const POSTGRES_PRIVILEGES = {
   write: { schema: ["USAGE", "CREATE"] },
 } as const;
 
+/** The schema every database starts with; on PostgreSQL 14 PUBLIC may create in it. */
+export const PUBLIC_SCHEMA = "public";
+/** What a service login's unqualified names resolve in: nothing another role can create objects in. */
+export const SERVICE_SEARCH_PATH = ["pg_catalog"] as const;
+
 /** Where the function that creates CI schemas lives. */
 export const CI_FUNCTION_SCHEMA = "ci";
 
@@ -114,6 +119,11 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
 
   ciSchemaFunction(list, access, boundary, settings, groupRole);
 
+  // PostgreSQL 14 lets PUBLIC create in `public`, a schema on everyone's path (15+ no longer does): PUBLIC keeps USAGE only.
+  list.resource(PG.grant, `${PUBLIC_SCHEMA}/public/schema`, {
+    database, schema: PUBLIC_SCHEMA, objectType: "schema", role: PUBLIC, privileges: ["USAGE"],
+  }, { parent: access, ...REPLACE_IN_PLACE });
+
   // PostgreSQL lets PUBLIC execute every new function; one the writer makes (SECURITY DEFINER) would run as prod_writer.
   list.resource(PG.defaultPrivileges, `${PROD_WRITER}/public/functions`, {
     database, owner: PROD_WRITER, objectType: "function", role: PUBLIC, privileges: [],
@@ -131,7 +141,9 @@ function loginInputs(principal: Principal, boundary: Boundary, settings: StackSe
   // A service account's sessions act as its role, so what it creates belongs to that role: prod tables to prod_writer
   // (and so fall under its default privileges), CI schemas to ci_builder (and so to cleanup-ci).
   const actsAs = [PROD_WRITER, boundary.ciSchemas.creator].find((role) => rolesOf.get(principal.name)?.includes(role));
-  return actsAs === undefined ? base : { ...base, assumeRole: actsAs };
+  // Its unqualified names resolve in pg_catalog only: a look-alike in a schema others can write (`public` on 14) never runs as it.
+  const service = { ...base, searchPaths: [...SERVICE_SEARCH_PATH] };
+  return actsAs === undefined ? service : { ...service, assumeRole: actsAs };
 }
 
 /** Options for the next step on one ACL: it waits for the step before and for the roles it names. */
