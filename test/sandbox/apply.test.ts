@@ -115,7 +115,7 @@ describe("the provider's SQL, per resource type", () => {
     expect(roleCreateStatements(named(RESOURCE_TYPES.role, "svc_prod").inputs)).toEqual([
       `CREATE ROLE "svc_prod" WITH VALID UNTIL 'infinity' CONNECTION LIMIT -1 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN NOBYPASSRLS NOREPLICATION`,
       'GRANT "prod_writer" TO "svc_prod"',
-      'ALTER ROLE "svc_prod" SET search_path TO DEFAULT',
+      'ALTER ROLE "svc_prod" SET search_path TO "pg_catalog"',
       'ALTER ROLE "svc_prod" SET ROLE TO "prod_writer"',
     ]);
     expect(roleCreateStatements(named(RESOURCE_TYPES.role, "dave_k").inputs)).toEqual([
@@ -343,15 +343,15 @@ describe("on a real server", () => {
     expect(await asOwner("GRANT CREATE ON DATABASE analytics TO plain_provisioner")).toBe('must be able to SET ROLE "ci_builder"');
   });
 
-  it("gives each login its settings: a developer's statement timeout and connection limit", async () => {
+  it("gives each login its settings: a developer's statement timeout and connection limit, a service login's search path", async () => {
     const roles = await admin.query<{ rolname: string; rolconnlimit: number; rolconfig: string[] | null }>(
       "SELECT rolname, rolconnlimit, rolconfig FROM pg_roles WHERE rolname IN ('dave_k', 'svc_prod', 'svc_ci', 'prod_writer') ORDER BY rolname",
     );
     expect(roles.rows).toEqual([
       { rolname: "dave_k", rolconnlimit: 5, rolconfig: ["statement_timeout=300000"] },
       { rolname: "prod_writer", rolconnlimit: -1, rolconfig: null },
-      { rolname: "svc_ci", rolconnlimit: -1, rolconfig: ["role=ci_builder"] },
-      { rolname: "svc_prod", rolconnlimit: -1, rolconfig: ["role=prod_writer"] },
+      { rolname: "svc_ci", rolconnlimit: -1, rolconfig: ["search_path=pg_catalog", "role=ci_builder"] },
+      { rolname: "svc_prod", rolconnlimit: -1, rolconfig: ["search_path=pg_catalog", "role=prod_writer"] },
     ]);
   });
 });

@@ -37,7 +37,7 @@ describe("npm run sandbox", () => {
       liveAudit: { drift: number; schemas: unknown[] };
       notes: string[];
     };
-    expect(report.attacks.attempts).toHaveLength(1992);
+    expect(report.attacks.attempts).toHaveLength(2016);
     expect(report.attacks.unexpected).toEqual([]);
     expect(report.liveAudit.drift).toBe(0);
     expect(report.liveAudit.schemas).toHaveLength(4);
