@@ -131,25 +131,38 @@ export async function cleanupCiSchemas(
 }
 
 /**
- * Schemas holding views, constraints, functions or tables that depend on something in the CI schema: DROP … CASCADE
- * would drop those too, so such a schema is left for a person to look at.
+ * Schemas holding objects that depend on something in the CI schema: DROP … CASCADE would drop those too, so such a
+ * schema is left for a person to look at. A schema's own parts are not dependents: PostgreSQL records TOAST tables, row
+ * and array types and view rules as internal ('i') dependencies, and indexes, owned sequences, constraints, triggers and
+ * column defaults as automatic ('a') ones, which DROP removes as part of their object (catalogs.html, pg_depend).
  */
 const DEPENDENTS_OUTSIDE_SQL = `
 WITH inside AS (
   SELECT 'pg_class'::regclass AS classid, c.oid FROM pg_class c WHERE c.relnamespace = $1::regnamespace
   UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typnamespace = $1::regnamespace
-  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.pronamespace = $1::regnamespace)
-SELECT DISTINCT n.nspname AS schema
-  FROM pg_depend d
-  JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.oid
-  LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
-  LEFT JOIN pg_class dc ON dc.oid = CASE WHEN d.classid = 'pg_rewrite'::regclass THEN r.ev_class WHEN d.classid = 'pg_class'::regclass THEN d.objid END
-  LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
-  LEFT JOIN pg_proc dp ON d.classid = 'pg_proc'::regclass AND dp.oid = d.objid
-  JOIN pg_namespace n ON n.oid = coalesce(dc.relnamespace, con.connamespace, dp.pronamespace)
- WHERE n.oid <> $1::regnamespace
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.pronamespace = $1::regnamespace),
+dependent AS (
+  SELECT d.classid, d.objid,
+         -- The relation a dependent belongs to, for the kinds that live on a relation.
+         CASE d.classid WHEN 'pg_class'::regclass THEN d.objid
+                        WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = d.objid)
+                        WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid)
+                        WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = d.objid)
+                        WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = d.objid) END AS relid
+    FROM pg_depend d JOIN inside i ON d.refclassid = i.classid AND d.refobjid = i.oid
+   WHERE d.deptype NOT IN ('i', 'a'))
+SELECT DISTINCT schema FROM (
+  SELECT coalesce(n.nspname, (pg_identify_object(d.classid, d.objid, 0)).schema, pg_describe_object(d.classid, d.objid, 0)) AS schema
+    FROM dependent d
+    LEFT JOIN pg_class dc ON dc.oid = d.relid
+    LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass AND con.oid = d.objid
+    LEFT JOIN pg_class conrel ON conrel.oid = con.conrelid
+    LEFT JOIN pg_proc dp ON d.classid = 'pg_proc'::regclass AND dp.oid = d.objid
+    LEFT JOIN pg_type dt ON d.classid = 'pg_type'::regclass AND dt.oid = d.objid
+    LEFT JOIN pg_namespace n ON n.oid = coalesce(dc.relnamespace, conrel.relnamespace, con.connamespace, dp.pronamespace, dt.typnamespace)) found
+ WHERE schema::text <> $1::regnamespace::text
  ORDER BY 1`;
 
-/** A failed drop is a failure;/** A failed drop is a failure; a schema that vanished on its own is not. */
+/** A failed drop is a failure; a schema that vanished on its own is not. */
 export const cleanupFailed = (result: CleanupResult): boolean =>
   result.schemas.some((v) => v.dropped === false && v.error !== "already gone");

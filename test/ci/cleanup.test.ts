@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupCiSchemas, formatAge, parseAge, type CleanupResult } from "../../infra/ci/cleanup";
-import { CiSchemaTaken, ciSchemaNameFor, createCiSchema, createdMarker, parseCreatedMarker } from "../../infra/ci/schema";
+import { CiSchemaTaken, ciSchemaNameFor, type CiSchema, createCiSchema, createdMarker, parseCreatedMarker } from "../../infra/ci/schema";
 import { ciCreateSchemaBody } from "../../infra/platforms/postgres";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "../../infra/sandbox/server";
 import { runCommand } from "../support/commands";
@@ -141,6 +144,62 @@ describe("createCiSchema, as the CI login", () => {
       await admin.query("DROP SCHEMA IF EXISTS ci_777_sales");
     }
   });
+
+  it("creates every domain named, one --domain each, in one call", async () => {
+    const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "778", "--domain", "sales", "--domain", "finance", "--json"]);
+    try {
+      expect(made.stderr).toBe("");
+      expect(made.status).toBe(0);
+      expect((JSON.parse(made.stdout) as CiSchema[]).map((s) => [s.schema, s.owner, s.created])).toEqual([
+        ["ci_778_sales", "ci_builder", true], ["ci_778_finance", "ci_builder", true],
+      ]);
+      expect(await schemas()).toEqual(expect.arrayContaining(["ci_778_sales", "ci_778_finance"]));
+    } finally {
+      await admin.query("DROP SCHEMA IF EXISTS ci_778_sales; DROP SCHEMA IF EXISTS ci_778_finance");
+    }
+  });
+
+  it("--all creates one for each domain in the roster", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ci-schema-"));
+    const roster = join(dir, "team.yaml");
+    writeFileSync(roster, [
+      "domains: [{ name: sales }, { name: finance }]",
+      "developers: [{ name: alice, email: alice@acme.example }]",
+      "service_accounts: [{ name: svc_prod, purpose: prod }]",
+    ].join("\n"));
+    try {
+      const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "779", "--all", "--roster", roster]);
+      expect(made.stderr).toBe("");
+      expect(made.status).toBe(0);
+      expect(made.stdout.split("\n").filter(Boolean).map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["created ci_779_sales", "created ci_779_finance"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await admin.query("DROP SCHEMA IF EXISTS ci_779_sales; DROP SCHEMA IF EXISTS ci_779_finance");
+    }
+  });
+
+  it("checks every domain before it creates any, and refuses --all with --domain or neither", async () => {
+    const live = ["--live", server.url(DATABASE, SVC_CI), "--run", "780"];
+    const bad = await runCommand("ci-schema", [...live, "--domain", "sales", "--domain", "Fin"]);
+    expect([bad.status, bad.stderr]).toEqual([2, 'ci-schema: --domain "Fin": a domain is lowercase letters, digits and underscores, starting with a letter\n']);
+    const both = await runCommand("ci-schema", [...live, "--domain", "sales", "--all"]);
+    expect([both.status, both.stderr]).toEqual([2, "ci-schema: give --domain (repeatable) or --all, not both\n"]);
+    const neither = await runCommand("ci-schema", live);
+    expect(neither.status).toBe(2);
+    expect(neither.stderr).toContain("name the domains: --domain sales");
+    expect(await schemas()).not.toContain("ci_780_sales");
+  });
+
+  it("stops at a domain with no prod schema, listing what it made", async () => {
+    const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "781", "--domain", "sales", "--domain", "nosuch"]);
+    try {
+      expect(made.status).toBe(2);
+      expect(made.stdout).toMatch(/^created ci_781_sales /);
+      expect(made.stderr).toContain("no domain nosuch: CI schemas are made only for domains with a prod schema");
+    } finally {
+      await admin.query("DROP SCHEMA IF EXISTS ci_781_sales");
+    }
+  });
 });
 
 describe("cleanup-ci", () => {
@@ -229,6 +288,72 @@ describe("cleanup-ci", () => {
     expect(await schemas()).toContain("ci_110_sales");
     expect((await admin.query("SELECT 1 FROM pg_views WHERE schemaname = 'alice_reports' AND viewname = 'on_ci'")).rowCount).toBe(1);
     await admin.query("DROP SCHEMA alice_reports CASCADE; DROP SCHEMA ci_110_sales CASCADE");
+  });
+
+  /** A CI schema as dbt leaves it: made by ci.create_schema as the CI login, then stamped as made `hours` ago. */
+  async function builtCiSchema(run: string, hours: number): Promise<string> {
+    const ci = await as(SVC_CI);
+    const name = ciSchemaNameFor(run, "sales");
+    try {
+      await createCiSchema(ci, run, "sales");
+      await ci.query(`
+        CREATE TABLE ${name}.orders (id bigserial PRIMARY KEY, customer text NOT NULL, amount numeric(12, 2), payload jsonb);
+        CREATE INDEX ON ${name}.orders (customer);
+        CREATE TABLE ${name}.customers (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text UNIQUE);
+        ALTER TABLE ${name}.orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer) REFERENCES ${name}.customers (name);
+        CREATE SEQUENCE ${name}.batch_seq;
+        CREATE TYPE ${name}.status AS ENUM ('open', 'paid');
+        CREATE VIEW ${name}.big_orders AS SELECT id, amount FROM ${name}.orders WHERE amount > 100;
+        CREATE MATERIALIZED VIEW ${name}.totals AS SELECT customer, sum(amount) AS total FROM ${name}.orders GROUP BY customer;
+        CREATE FUNCTION ${name}.cents(numeric) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT ($1 * 100)::bigint';
+        INSERT INTO ${name}.customers (name) VALUES (repeat('x', 5000));`);
+    } finally {
+      await ci.end();
+    }
+    await admin.query(`COMMENT ON SCHEMA ${name} IS ${admin.escapeLiteral(createdMarker(hoursAgo(hours)))}`);
+    return name;
+  }
+
+  const ciSchemaState = (name: string) =>
+    admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1", [name]).then((r) => r.rows[0]!.n === 1);
+
+  it("drops a CI schema with what dbt builds (TOAST, indexes, owned sequences, types, views), as the CI login", async () => {
+    const name = await builtCiSchema("120", 48);
+    const toast = await admin.query("SELECT 1 FROM pg_class WHERE relnamespace = $1::regnamespace AND reltoastrelid <> 0", [name]);
+    expect(toast.rowCount).toBeGreaterThan(0);
+    const ci = await as(SVC_CI);
+    try {
+      const result = await cleanupCiSchemas(ci, { olderThanSeconds: 86_400, dryRun: false });
+      expect(result.schemas.find((v) => v.schema === name)).toMatchObject({ action: "drop", dropped: true });
+    } finally {
+      await ci.end();
+    }
+    expect(await ciSchemaState(name)).toBe(false);
+  });
+
+  describe.each([
+    ["a view", (ci: string) => `CREATE VIEW elsewhere.v AS SELECT id FROM ${ci}.orders`],
+    ["a foreign key", (ci: string) => `CREATE TABLE elsewhere.t (customer text REFERENCES ${ci}.customers (name))`],
+    ["a column default on its sequence", (ci: string) => `CREATE TABLE elsewhere.t (n bigint DEFAULT nextval('${ci}.batch_seq'))`],
+    ["a column of its type", (ci: string) => `CREATE TABLE elsewhere.t (s ${ci}.status)`],
+    ["a function over its row type", (ci: string) => `CREATE FUNCTION elsewhere.f(${ci}.orders) RETURNS int LANGUAGE sql AS 'SELECT 1'`],
+  ])("with %s in another schema depending on it", (_what, dependent) => {
+    it("leaves it alone, and the dependent with it", async () => {
+      const name = await builtCiSchema("121", 48);
+      await admin.query(`CREATE SCHEMA elsewhere; ${dependent(name)}`);
+      const ci = await as(SVC_CI);
+      try {
+        const result = await cleanupCiSchemas(ci, { olderThanSeconds: 86_400, dryRun: false });
+        expect(result.schemas.find((v) => v.schema === name)).toMatchObject({
+          dropped: false, error: "objects in elsewhere depend on it (CASCADE would drop them): left alone",
+        });
+        expect(await ciSchemaState(name)).toBe(true);
+        expect((await admin.query("SELECT 1 FROM pg_depend WHERE refobjid = 'elsewhere'::regnamespace")).rowCount).toBeGreaterThan(0);
+      } finally {
+        await ci.end();
+        await admin.query(`DROP SCHEMA elsewhere CASCADE; DROP SCHEMA ${name} CASCADE`);
+      }
+    });
   });
 
   it("leaves alone a schema that changed after it was listed", async () => {
