@@ -188,7 +188,7 @@ describe("createCiSchema, as the CI login", () => {
     expect(neither.status).toBe(2);
     expect(neither.stderr).toContain("name the domains: --domain sales");
     expect(await schemas()).not.toContain("ci_780_sales");
-  });
+  }, 120_000);
 
   it("stops at a domain with no prod schema, listing what it made", async () => {
     const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "781", "--domain", "sales", "--domain", "nosuch"]);

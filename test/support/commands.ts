@@ -7,7 +7,7 @@ import { REPO_ROOT } from "./shipped";
 // a child process, judged by exit code, stdout and stderr.
 
 /** The commands in infra/cli, by their npm script names. */
-export type Script = "plan" | "audit" | "diff" | "sandbox" | "ci-schema" | "cleanup-ci";
+export type Script = "plan" | "audit" | "diff" | "sandbox" | "ci-schema" | "cleanup-ci" | "dbt-profiles" | "dbt-selectors" | "dbt-package" | "env";
 
 export interface CommandOptions {
   /** Where the command runs; the project root unless told, as npm runs scripts. */

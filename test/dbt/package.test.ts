@@ -1,0 +1,118 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CI_RUN, parseCreatedMarker } from "../../infra/ci/schema";
+import { packageRoster, ROSTER_MACRO_FILE, rosterMacro, selectorsYaml } from "../../infra/dbt/package";
+import { threadsFor } from "../../infra/dbt/profiles";
+import { declareResources } from "../../infra/platforms/declare";
+import { Sandbox, type SandboxLogin } from "../../infra/sandbox/setup";
+import { REPO_ROOT, shippedBoundary, shippedSettings } from "../support/shipped";
+import { sandboxSettings, shippedProvider } from "../sandbox/support";
+
+// The dbt package in dbt/: its roster is current, and the SQL its macros issue does what they claim on a real
+// PostgreSQL with the program's resources applied, run as the logins dbt would run it as. (dbt itself cannot be
+// installed here; the Jinja around these statements is checked with real dbt outside CI.)
+
+const macros = readFileSync(path.join(REPO_ROOT, "dbt/macros/create_schema.sql"), "utf8");
+
+/** The SQL inside `{% call statement(...) %}` of one macro, with each `{{ expression }}` replaced from `values`. */
+function statementOf(macro: string, values: Record<string, string>): string {
+  const body = new RegExp(`{% macro ${macro}\\(.*?%}([\\s\\S]*?){%- endmacro %}`).exec(macros)?.[1];
+  const sql = /{%- call statement\('\w+'\) -%}([\s\S]*?){%- endcall -%}/.exec(body ?? "")?.[1];
+  if (sql === undefined) throw new Error(`no statement in macro ${macro}`);
+  return sql.trim().replace(/{{ (.*?) }}/g, (_, expression: string) => {
+    if (!(expression in values)) throw new Error(`macro ${macro}: no value for {{ ${expression} }}`);
+    return values[expression]!;
+  });
+}
+
+describe("the package's roster", () => {
+  it("is current for team.yaml and the stack", () => {
+    const expected = rosterMacro(packageRoster(shippedBoundary(), shippedSettings()), "team.yaml and Pulumi.prod.yaml");
+    expect(readFileSync(path.join(REPO_ROOT, ROSTER_MACRO_FILE), "utf8"), `${ROSTER_MACRO_FILE} is stale: run \`npm run dbt-package\` and commit it`).toBe(expected);
+  });
+
+  it("names each developer's domains, the CI function and the Snowflake procedure the stack declares", async () => {
+    const roster = packageRoster(shippedBoundary(), shippedSettings());
+    expect(roster.developers).toMatchObject({ alice: ["marketing", "product", "sales"], dave: ["product"], erin: ["finance", "sales"] });
+    const resources = await declareResources(shippedBoundary(), shippedSettings());
+    const fn = resources.find((r) => r.type === "postgresql:index/function:Function")!;
+    expect(`${fn.inputs.schema}.${fn.inputs.name}`).toBe(roster.postgres_ci_function);
+    const procedure = resources.find((r) => r.type === "snowflake:index/procedureSql:ProcedureSql")!;
+    expect(`${procedure.inputs.database}.${procedure.inputs.schema}.${procedure.inputs.name}`).toBe(roster.snowflake_ci_procedure);
+  });
+
+  it("accepts a run id into SQL only by the pattern ci-schema and ci.create_schema use", () => {
+    expect(macros).toContain(`modules.re.match('${CI_RUN.source}', run)`);
+  });
+
+  it("gives each developer a selector for exactly their domains", () => {
+    const text = selectorsYaml(shippedBoundary(), "team.yaml");
+    expect(text).toContain("  - name: dave\n    description: \"dave's domains: product\"\n    definition:\n      union:\n        - method: config.schema\n          value: product\n");
+  });
+});
+
+describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
+  const boundary = shippedBoundary();
+  const settings = sandboxSettings();
+  const roster = packageRoster(boundary, settings);
+  let sandbox: Sandbox;
+  let logins: SandboxLogin[];
+  const login = (principal: string) => logins.find((l) => l.principal === principal)!;
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start(settings.database, shippedProvider());
+    await sandbox.apply(await declareResources(boundary, settings));
+    logins = (await sandbox.seed(boundary)).logins;
+  }, 180_000);
+
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it("CI: postgres__create_ci_schema makes ci_<run>_<domain> owned by ci_builder, stamped, and CI builds into it", async () => {
+    const ci = await sandbox.connectAs(login("svc_ci"));
+    try {
+      for (const domain of ["sales", "finance"]) {
+        const sql = statementOf("postgres__create_ci_schema", { "warehouse_access.roster().postgres_ci_function": roster.postgres_ci_function, run: "dbt7", domain });
+        expect(sql).toBe(`select ci.create_schema('dbt7', '${domain}')`);
+        await ci.query(sql);
+      }
+      const made = await ci.query<{ name: string; owner: string; comment: string }>(
+        "SELECT nspname AS name, nspowner::regrole::text AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname LIKE 'ci\\_dbt7\\_%' ORDER BY 1");
+      expect(made.rows.map((r) => [r.name, r.owner, parseCreatedMarker(r.comment) instanceof Date])).toEqual([
+        ["ci_dbt7_finance", "ci_builder", true], ["ci_dbt7_sales", "ci_builder", true],
+      ]);
+      // What dbt-postgres's table materialization then runs, reading prod.
+      await ci.query("create table ci_dbt7_sales.orders as (select id, note from prod_sales.sample)");
+      expect((await ci.query("select count(*)::int AS n from ci_dbt7_sales.orders")).rows[0]).toEqual({ n: 1 });
+    } finally {
+      await ci.end();
+    }
+  });
+
+  it("developers: dbt-postgres's own `create schema if not exists` is refused, even for a schema that exists", async () => {
+    const alice = await sandbox.connectAs(login("alice"));
+    try {
+      // Why the package replaces postgres__create_schema: PostgreSQL checks CREATE on the database first.
+      await expect(alice.query("create schema if not exists alice_finance")).rejects.toThrow(/permission denied for database analytics/);
+      await expect(alice.query("create schema if not exists alice_sales")).rejects.toThrow(/permission denied for database analytics/);
+      // Her own schemas, which `pulumi up` made, take dbt's models.
+      await alice.query("create table alice_sales.orders as (select id, note from prod_sales.sample)");
+    } finally {
+      await alice.end();
+    }
+  });
+
+  it("developers: the profile's threads, dbt's own connection and one psql fit the connection limit; one more does not", async () => {
+    const threads = threadsFor(settings.postgres.developerConnectionLimit);
+    const sessions: pg.Client[] = [];
+    try {
+      for (let i = 0; i < threads + 2; i++) sessions.push(await sandbox.connectAs(login("alice")));
+      await expect(sandbox.connectAs(login("alice"))).rejects.toThrow(/too many connections for role "alice"/);
+    } finally {
+      await Promise.all(sessions.map((s) => s.end()));
+    }
+  });
+});

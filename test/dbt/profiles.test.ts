@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describe, expect, it } from "vitest";
+import { runEnvironment } from "../../infra/dbt/environment";
+import { profilesDocument, profilesYaml, SECRET_VARIABLES, threadsFor, warehouseLocation } from "../../infra/dbt/profiles";
+import { targetFor, targets } from "../../infra/dbt/targets";
+import { runCommand } from "../support/commands";
+import { REPO_ROOT, shippedBoundary, shippedSettings } from "../support/shipped";
+
+// profiles.yml and the run environment for the shipped roster: who logs in as whom, into which schema prefix, and no
+// secret anywhere in what is printed.
+
+const settings = shippedSettings();
+const boundary = shippedBoundary();
+const where = warehouseLocation((parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
+type Outputs = Record<string, Record<string, unknown>>;
+const outputsOf = (document: Record<string, unknown>) => (document.warehouse_access as { outputs: Outputs }).outputs;
+
+describe("profiles.yml", () => {
+  it("has a target per developer with their login and schema, then ci and prod, on PostgreSQL", () => {
+    const outputs = outputsOf(profilesDocument("warehouse_access", targets(boundary), "postgres", settings, where));
+    expect(Object.keys(outputs)).toEqual(["alice", "bob", "carol", "dave", "erin", "ci", "prod"]);
+    expect(outputs.dave).toMatchObject({ type: "postgres", user: "dave_k", schema: "dave", dbname: "analytics", host: "localhost", port: 5432, sslmode: "require" });
+    expect(outputs.ci).toMatchObject({ user: "svc_ci", schema: "ci_{{ env_var('CI_RUN_ID') }}" });
+    expect(outputs.prod).toMatchObject({ user: "svc_prod", schema: "prod" });
+    for (const output of Object.values(outputs)) expect(output.password).toBe(`{{ env_var('${SECRET_VARIABLES.postgresPassword}') }}`);
+  });
+
+  it("keeps a developer's threads below their connection limit", () => {
+    const outputs = outputsOf(profilesDocument("warehouse_access", targets(boundary), "postgres", settings, where));
+    expect(outputs.alice!.threads).toBe(threadsFor(settings.postgres.developerConnectionLimit));
+    expect(threadsFor(5)).toBe(3);
+    expect(threadsFor(1)).toBe(1);
+  });
+
+  it("on Snowflake: the developer's role and warehouse, SSO for people, a key path from the environment for services", () => {
+    const outputs = outputsOf(profilesDocument("warehouse_access", targets(boundary), "snowflake", settings, where));
+    expect(outputs.carol).toMatchObject({ type: "snowflake", account: "acme-analytics", user: "CAROL.DIAZ@ACME.EXAMPLE", authenticator: "externalbrowser", role: "DEV_CAROL", database: "ANALYTICS", warehouse: "DEV_WH", schema: "carol" });
+    expect(outputs.ci).toMatchObject({ user: "SVC_CI", role: "CI_BUILDER", warehouse: "CI_WH", private_key_path: "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PATH') }}" });
+    expect(outputs.prod).toMatchObject({ role: "PROD_WRITER", warehouse: "PROD_WH", schema: "prod" });
+    expect(Object.values(outputs).some((o) => "password" in o)).toBe(false);
+  });
+
+  it("holds no key, no password and nothing from team.yaml's keys", () => {
+    const text = profilesYaml("warehouse_access", targets(boundary), "postgres", settings, where, "team.yaml");
+    for (const principal of boundary.principals) if (principal.rsaPublicKey) expect(text).not.toContain(principal.rsaPublicKey.slice(0, 40));
+    expect(text).not.toMatch(/password: (?!"\{\{ env_var)/);
+  });
+});
+
+describe("the run environment", () => {
+  it("names the environment, prefix and schemas for a developer, for CI with its run, and for prod", () => {
+    expect(runEnvironment(targetFor(boundary, "dave")!, { platform: "postgres", domain: "product" })).toEqual({
+      WAREHOUSE_ENV: "dev", SCHEMA_PREFIX: "dave", DBT_TARGET: "dave", WAREHOUSE_SCHEMA: "dave_product", WAREHOUSE_SCHEMA_PRODUCT: "dave_product",
+    });
+    expect(runEnvironment(targetFor(boundary, "svc_ci")!, { platform: "postgres", run: "42", domain: "sales" })).toMatchObject({
+      WAREHOUSE_ENV: "ci", SCHEMA_PREFIX: "ci_42", DBT_TARGET: "ci", WAREHOUSE_SCHEMA: "ci_42_sales", WAREHOUSE_SCHEMA_FINANCE: "ci_42_finance",
+    });
+    expect(runEnvironment(targetFor(boundary, "prod")!, { platform: "snowflake" })).toMatchObject({ WAREHOUSE_ENV: "prod", SCHEMA_PREFIX: "PROD", WAREHOUSE_SCHEMA_SALES: "PROD_SALES" });
+  });
+
+  it("refuses a domain the developer has no schema for, and CI without a run id", () => {
+    expect(() => runEnvironment(targetFor(boundary, "bob")!, { platform: "postgres", domain: "finance" })).toThrow("bob has no schema for domain finance: add finance to bob's domains in team.yaml");
+    expect(() => runEnvironment(targetFor(boundary, "ci")!, { platform: "postgres" })).toThrow("svc_ci is a CI account: pass --run RUN or set CI_RUN_ID");
+    expect(() => runEnvironment(targetFor(boundary, "ci")!, { platform: "postgres", run: "Run-1" })).toThrow(/run "Run-1"/);
+  });
+});
+
+describe("the commands", () => {
+  it("dbt-profiles --developer writes one person's profile, and exits 2 for an unknown one or an ambiguous platform", async () => {
+    const one = await runCommand("dbt-profiles", ["--platform", "postgres", "--developer", "erin"]);
+    expect([one.status, one.stderr]).toEqual([0, ""]);
+    expect(Object.keys((parseYaml(one.stdout) as { warehouse_access: { outputs: Outputs } }).warehouse_access.outputs)).toEqual(["erin"]);
+    const nobody = await runCommand("dbt-profiles", ["--platform", "postgres", "--developer", "zed"]);
+    expect([nobody.status, nobody.stdout]).toEqual([2, ""]);
+    expect(nobody.stderr).toContain("--developer zed: no developer of that name in team.yaml (developers: alice, bob, carol, dave, erin)");
+    const both = await runCommand("dbt-profiles", []);
+    expect([both.status, both.stderr]).toEqual([2, "dbt-profiles: the stack configures postgres and snowflake: pass --platform postgres or --platform snowflake\n"]);
+  }, 120_000);
+
+  it("env prints shell exports a script can eval, JSON with --json, and exits 2 for an unknown principal", async () => {
+    const shell = await runCommand("env", ["--as", "svc_ci", "--domain", "sales"], { env: { CI_RUN_ID: "1234" } });
+    expect([shell.status, shell.stderr]).toEqual([0, ""]);
+    expect(shell.stdout).toContain("export WAREHOUSE_ENV='ci'\nexport SCHEMA_PREFIX='ci_1234'\nexport DBT_TARGET='ci'\nexport WAREHOUSE_SCHEMA='ci_1234_sales'\n");
+    const json = await runCommand("env", ["--as", "alice", "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ WAREHOUSE_ENV: "dev", SCHEMA_PREFIX: "alice" });
+    const nobody = await runCommand("env", ["--as", "zed"]);
+    expect([nobody.status, nobody.stderr]).toEqual([2, "env: --as zed: no developer or service account of that name in team.yaml (or ci, prod)\n"]);
+  }, 120_000);
+});
