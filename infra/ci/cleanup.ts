@@ -24,6 +24,8 @@ export interface CiSchemaVerdict {
 
 export interface CleanupResult {
   dryRun: boolean;
+  /** With --run: only that run's schemas are listed, and each is dropped whatever its age. */
+  run?: string;
   olderThanSeconds: number;
   /** The server's clock when the catalog was read; ages are measured against it. */
   now: string;
@@ -61,7 +63,7 @@ SELECT now() AS now,
                 FILTER (WHERE n.oid IS NOT NULL), '[]') AS schemas
   FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname LIKE $1`;
 
-function judge(row: CiRow, now: Date, olderThanSeconds: number): CiSchemaVerdict {
+function judge(row: CiRow, now: Date, olderThanSeconds: number, run?: string): CiSchemaVerdict {
   const base = { schema: row.schema, owner: row.owner, createdAt: null, ageSeconds: null };
   if (row.owner !== CI_BUILDER) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${CI_BUILDER}` };
   const created = parseCreatedMarker(row.comment);
@@ -69,16 +71,27 @@ function judge(row: CiRow, now: Date, olderThanSeconds: number): CiSchemaVerdict
   if (created === "unreadable") return { ...base, action: "skip", reason: "its creation marker is not a UTC ISO time: age unknown" };
   const ageSeconds = Math.floor((now.getTime() - created.getTime()) / 1000);
   const dated = { ...base, createdAt: created.toISOString(), ageSeconds };
+  if (run !== undefined) return { ...dated, action: "drop", reason: `made by run ${run}, ${formatAge(ageSeconds)} ago` };
   return ageSeconds > olderThanSeconds
     ? { ...dated, action: "drop", reason: `created ${formatAge(ageSeconds)} ago` }
     : { ...dated, action: "keep", reason: `created ${formatAge(ageSeconds)} ago: not older than ${formatAge(olderThanSeconds)}` };
 }
 
-/** Every ci_ schema with what cleanup would do to it and why; reads the catalog once and changes nothing. */
-export async function planCleanup(client: pg.Client, olderThanSeconds: number): Promise<CleanupResult> {
+/** A run's schemas: exactly ci_<run>_<domain> for these domains (a prefix alone would also match run <run>_x). */
+export interface RunSchemas {
+  run: string;
+  names: readonly string[];
+}
+
+/** Every ci_ schema (or one run's) with what cleanup would do to it and why; reads the catalog once and changes nothing. */
+export async function planCleanup(client: pg.Client, olderThanSeconds: number, only?: RunSchemas): Promise<CleanupResult> {
   const result = await client.query<{ now: Date; schemas: CiRow[] }>(LIST_SQL, [likePrefix(CI_SCHEMA_PREFIX)]);
   const { now, schemas } = result.rows[0]!;
-  return { dryRun: true, olderThanSeconds, now: now.toISOString(), schemas: schemas.map((row) => judge(row, now, olderThanSeconds)) };
+  const listed = only === undefined ? schemas : schemas.filter((row) => only.names.includes(row.schema));
+  return {
+    dryRun: true, ...(only === undefined ? {} : { run: only.run }), olderThanSeconds, now: now.toISOString(),
+    schemas: listed.map((row) => judge(row, now, olderThanSeconds, only?.run)),
+  };
 }
 
 /** How long a drop waits for a CI job still using the schema before it gives up on that one. */
@@ -90,9 +103,9 @@ const LOCK_TIMEOUT = "10s";
  */
 export async function cleanupCiSchemas(
   client: pg.Client,
-  options: { olderThanSeconds: number; dryRun: boolean; onDrop?: (verdict: CiSchemaVerdict) => void | Promise<void> },
+  options: { olderThanSeconds: number; dryRun: boolean; run?: RunSchemas; onDrop?: (verdict: CiSchemaVerdict) => void | Promise<void> },
 ): Promise<CleanupResult> {
-  const plan = await planCleanup(client, options.olderThanSeconds);
+  const plan = await planCleanup(client, options.olderThanSeconds, options.run);
   if (options.dryRun) return plan;
   for (const verdict of plan.schemas.filter((v) => v.action === "drop")) {
     try {

@@ -1,14 +1,18 @@
 import { connectLive, maskConnectionString, safeMessage } from "../audit/connection";
-import { cleanupCiSchemas, cleanupFailed, formatAge, parseAge, type CiSchemaVerdict, type CleanupResult } from "../ci/cleanup";
+import { cleanupCiSchemas, cleanupFailed, formatAge, parseAge, type CiSchemaVerdict, type CleanupResult, type RunSchemas } from "../ci/cleanup";
+import { ciSchemaNameFor } from "../ci/schema";
 import { CI_BUILDER } from "../roster/naming";
 import { alignColumns, count } from "../report/columns";
-import { ExitCode, printFailure, scriptCommand } from "./command";
+import { ExitCode, printFailure, readRoster, scriptCommand } from "./command";
 
 // `npm run cleanup-ci -- --live URL --older-than 24h [--dry-run] [--json]`: drops stale CI schemas, asks nothing.
+// `--run RUN` instead drops one run's schemas, the last step of a CI job.
 
 interface CleanupOptions {
   live: string;
-  olderThan: string;
+  olderThan?: string;
+  run?: string;
+  roster: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -17,6 +21,8 @@ const HELP = `
 Drops only schemas named ci_... AND owned by ${CI_BUILDER} AND created longer ago than --older-than, by the creation
 marker that \`npm run ci-schema\` writes into the schema's comment. A ci_ schema with another owner or without a
 readable marker is listed with the reason and left alone: PostgreSQL keeps no creation time, so its age is unknown.
+With --run RUN instead of --older-than: drops ci_<RUN>_<domain> for the roster's domains, whatever their age (the last
+step of a CI job), on the same conditions.
 Each drop is DROP SCHEMA ... CASCADE in its own transaction. The password is never printed.
 
 Exit codes:
@@ -28,7 +34,9 @@ const VERB: Record<CiSchemaVerdict["action"], string> = { drop: "drop", keep: "k
 
 function render(result: CleanupResult, target: string): string {
   const cutoff = new Date(Date.parse(result.now) - result.olderThanSeconds * 1000).toISOString();
-  const lines = [`CI schemas at ${target}: stale means ${CI_BUILDER}'s and created before ${cutoff} (older than ${formatAge(result.olderThanSeconds)})`];
+  const lines = [result.run === undefined
+    ? `CI schemas at ${target}: stale means ${CI_BUILDER}'s and created before ${cutoff} (older than ${formatAge(result.olderThanSeconds)})`
+    : `CI schemas of run ${result.run} at ${target}: ${CI_BUILDER}'s, any age`];
   if (result.schemas.length === 0) lines.push("  no ci_ schemas");
   lines.push(...alignColumns(result.schemas.map((v) => [VERB[v.action], v.schema, v.owner, v.reason])));
   const drop = result.schemas.filter((v) => v.action === "drop");
@@ -39,15 +47,22 @@ function render(result: CleanupResult, target: string): string {
   } else {
     for (const v of drop) lines.push(v.dropped ? `  dropped ${v.schema}` : `  NOT dropped ${v.schema}: ${v.error ?? "unknown error"}`);
     const dropped = drop.filter((v) => v.dropped).length;
-    lines.push(`Dropped ${dropped} of ${count(drop.length, "stale schema")}; ${left} left alone.`);
+    lines.push(`Dropped ${dropped} of ${count(drop.length, result.run === undefined ? "stale schema" : "schema")}; ${left} left alone.`);
   }
   return `${lines.join("\n")}\n`;
 }
 
 async function run(options: CleanupOptions): Promise<void> {
-  let olderThanSeconds: number;
+  let olderThanSeconds = 0;
+  let only: RunSchemas | undefined;
   try {
-    olderThanSeconds = parseAge(options.olderThan);
+    if ((options.olderThan === undefined) === (options.run === undefined)) throw new RangeError("give --older-than AGE (stale schemas) or --run RUN (one run's schemas), not both");
+    if (options.olderThan !== undefined) olderThanSeconds = parseAge(options.olderThan);
+    if (options.run !== undefined) {
+      const roster = readRoster(options.roster);
+      if (roster === undefined) return;
+      only = { run: options.run, names: roster.domains.map((d) => ciSchemaNameFor(options.run!, d.name)) };
+    }
   } catch (error) {
     process.stderr.write(`cleanup-ci: ${(error as Error).message}\n`);
     process.exitCode = ExitCode.invalidInput;
@@ -63,7 +78,7 @@ async function run(options: CleanupOptions): Promise<void> {
     return;
   }
   try {
-    const result = await cleanupCiSchemas(client, { olderThanSeconds, dryRun: options.dryRun === true });
+    const result = await cleanupCiSchemas(client, { olderThanSeconds, dryRun: options.dryRun === true, ...(only ? { run: only } : {}) });
     process.stdout.write(options.json ? `${JSON.stringify({ target, ...result }, null, 2)}\n` : render(result, target));
     process.exitCode = cleanupFailed(result) ? ExitCode.violation : ExitCode.ok;
   } catch (error) {
@@ -76,7 +91,9 @@ async function run(options: CleanupOptions): Promise<void> {
 
 scriptCommand("cleanup-ci", "Drop stale CI schemas (ci_<run>_<domain>, owned by ci_builder, older than a threshold). For CI: asks nothing.", HELP)
   .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL)")
-  .requiredOption("--older-than <age>", "drop schemas created longer ago than this: 90m, 24h, 2d, 1w")
+  .option("--older-than <age>", "drop schemas created longer ago than this: 90m, 24h, 2d, 1w")
+  .option("--run <run>", "instead: drop this CI run's schemas (ci_<run>_<domain>), whatever their age")
+  .option("--roster <path>", "team roster whose domains --run covers", "team.yaml")
   .option("--dry-run", "list what would be dropped, drop nothing")
   .option("--json", "print the result as JSON instead of text")
   .action(run)

@@ -178,6 +178,33 @@ describe("createCiSchema, as the CI login", () => {
     }
   });
 
+  it("cleanup-ci --run drops exactly that run's schemas, new as they are, and not run 900_x's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cleanup-run-"));
+    const roster = join(dir, "team.yaml");
+    writeFileSync(roster, [
+      "domains: [{ name: sales }, { name: finance }]",
+      "developers: [{ name: alice, email: alice@acme.example }]",
+      "service_accounts: [{ name: svc_prod, purpose: prod }]",
+    ].join("\n"));
+    const ci = await as(SVC_CI);
+    try {
+      await createCiSchema(ci, "900", "sales");
+      await createCiSchema(ci, "900", "finance");
+      await schema("ci_900_x_sales", "ci_builder", createdMarker(new Date()));
+      const run = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, SVC_CI), "--run", "900", "--roster", roster]);
+      expect([run.status, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toContain("  dropped ci_900_finance\n  dropped ci_900_sales\nDropped 2 of 2 schemas; 0 left alone.\n");
+      expect(await schemas()).not.toEqual(expect.arrayContaining(["ci_900_sales"]));
+      expect(await schemas()).toContain("ci_900_x_sales");
+      const both = await runCommand("cleanup-ci", ["--live", server.url(DATABASE, SVC_CI), "--run", "900", "--older-than", "1h"]);
+      expect([both.status, both.stderr]).toEqual([2, "cleanup-ci: give --older-than AGE (stale schemas) or --run RUN (one run's schemas), not both\n"]);
+    } finally {
+      await ci.end();
+      rmSync(dir, { recursive: true, force: true });
+      await admin.query("DROP SCHEMA IF EXISTS ci_900_sales; DROP SCHEMA IF EXISTS ci_900_finance; DROP SCHEMA ci_900_x_sales");
+    }
+  }, 120_000);
+
   it("checks every domain before it creates any, and refuses --all with --domain or neither", async () => {
     const live = ["--live", server.url(DATABASE, SVC_CI), "--run", "780"];
     const bad = await runCommand("ci-schema", [...live, "--domain", "sales", "--domain", "Fin"]);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { runEnvironment } from "../../infra/dbt/environment";
+import { runEnvironment, shellExports } from "../../infra/dbt/environment";
 import { profilesDocument, profilesYaml, SECRET_VARIABLES, threadsFor, warehouseLocation } from "../../infra/dbt/profiles";
 import { targetFor, targets } from "../../infra/dbt/targets";
 import { runCommand } from "../support/commands";
@@ -88,4 +88,33 @@ describe("the commands", () => {
     const nobody = await runCommand("env", ["--as", "zed"]);
     expect([nobody.status, nobody.stderr]).toEqual([2, "env: --as zed: no developer or service account of that name in team.yaml (or ci, prod)\n"]);
   }, 120_000);
+});
+
+describe("the README's dbt section", () => {
+  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const block = (after: string) => {
+    const start = readme.indexOf(after);
+    expect(start, `README has no "${after}"`).toBeGreaterThan(-1);
+    return readme.slice(start + after.length, readme.indexOf("```", start));
+  };
+
+  it("shows the profile and the environment the commands print today", () => {
+    const alice = profilesYaml("warehouse_access", [targetFor(boundary, "alice")!], "postgres", settings, where, "team.yaml and Pulumi.prod.yaml");
+    expect(block("$ npm run --silent dbt-profiles -- --platform postgres --developer alice\n")).toBe(alice);
+    const ci = runEnvironment(targetFor(boundary, "svc_ci")!, { platform: "postgres", run: "1234", domain: "sales" });
+    expect(block("$ npm run --silent env -- --as svc_ci --run 1234 --domain sales\n")).toBe(shellExports(ci));
+  });
+
+  it("has a CI workflow that parses and runs only commands this project has, with options they take", () => {
+    const workflow = parseYaml(block("# .github/workflows/dbt.yml in the dbt project\n")) as { jobs: Record<string, { steps: { run?: string }[] }> };
+    const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const runs = Object.values(workflow.jobs).flatMap((job) => job.steps.map((s) => s.run ?? "")).join("\n");
+    const used = [...runs.matchAll(/npm run (?:--prefix \S+ )?--silent (\S+) -- ([^>\n]*)/g)];
+    expect(used.map((m) => m[1])).toEqual(["dbt-profiles", "ci-schema", "cleanup-ci", "cleanup-ci"]);
+    for (const [, script, args] of used) {
+      expect(scripts[script!], script).toBeDefined();
+      const help = readFileSync(path.join(REPO_ROOT, "infra/cli", `${script}.ts`), "utf8");
+      for (const option of args!.match(/--[a-z-]+/g) ?? []) expect(help, `${script} ${option}`).toMatch(new RegExp(`[oO]ption\\("${option}[ "]`));
+    }
+  });
 });
