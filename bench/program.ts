@@ -51,7 +51,7 @@ const settingsFor = (platform: Platform): StackSettings => ({
   roster: "synthetic",
   platforms: [platform],
   database: "analytics",
-  postgres: { developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5 },
+  postgres: { developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5, loginAuthentication: { method: "password" } },
   snowflake: { warehouses: { developers: "DEV_WH", ci: "CI_WH", prod: "PROD_WH" }, adminRole: "SYSADMIN", policySchema: "GOVERNANCE" },
 });
 

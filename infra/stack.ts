@@ -2,11 +2,33 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { CI_BUILDER, snowflakeName } from "./roster/naming";
+import { CI_BUILDER, POSTGRES_RESERVED_PREFIX, PROD_READER, PROD_WRITER, snowflakeName } from "./roster/naming";
 
 // The stack's settings (Pulumi.<stack>.yaml, namespace `warehouse-access`): where and how, never who.
 
 export const PROJECT = "warehouse-access";
+
+/**
+ * How PostgreSQL logins authenticate; the tool never sets, stores or prints a password either way.
+ * password: set outside the tool (a DBA, or the platform's secret manager); the provider leaves passwords alone when
+ *           none is declared (terraform-provider-postgresql setRolePassword: "Nothing to set").
+ * iam:      every login is granted `role` (AWS RDS/Aurora: rds_iam) and signs in with a short-lived token.
+ */
+const loginAuthentication = z.discriminatedUnion("method", [
+  z.strictObject({ method: z.literal("password") }),
+  z.strictObject({
+    method: z.literal("iam"),
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, { error: "must be a lowercase PostgreSQL role name, e.g. rds_iam" })
+      .refine((role) => role !== "public" && !role.startsWith(POSTGRES_RESERVED_PREFIX) && ![PROD_WRITER, PROD_READER, CI_BUILDER].includes(role) && !/^(dev|prod)_/.test(role), {
+        error: "is PUBLIC, a predefined pg_ role or a role warehouse-access manages; every login would hold it. Use the platform's IAM role, e.g. rds_iam",
+      })
+      .default("rds_iam"),
+  }),
+], { error: "must be { method: password } or { method: iam, role: rds_iam }" });
+
+export type LoginAuthentication = z.output<typeof loginAuthentication>;
 
 const snowflakeIdentifier = z.string().regex(/^[A-Z][A-Z0-9_]*$/, {
   error: "must be an upper-case Snowflake identifier (letters, digits, _). Write it in UPPER CASE",
@@ -24,8 +46,9 @@ export const stackSettings = z.strictObject({
       developerConnectionLimit: z.int().min(1).default(5),
       /** The provider's login (`postgresql:username`); it creates CI schemas on ci_builder's behalf, so it must hold ci_builder. */
       provisioner: z.string().optional(),
+      loginAuthentication: loginAuthentication.default({ method: "password" }),
     })
-    .default({ developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5 }),
+    .default({ developerStatementTimeoutMs: 300_000, developerConnectionLimit: 5, loginAuthentication: { method: "password" } }),
   snowflake: z
     .strictObject({
       warehouses: z.strictObject({ developers: snowflakeIdentifier, ci: snowflakeIdentifier, prod: snowflakeIdentifier }),

@@ -20,6 +20,17 @@ describe("stack settings", () => {
     const settings = stackSettingsFromConfig(shipped, "Pulumi.prod.yaml");
     expect(settings.postgres.provisioner).toBe("provisioner");
     expect(settings.snowflake).toMatchObject({ adminRole: "SYSADMIN", policySchema: "GOVERNANCE" });
+    expect(settings.postgres.loginAuthentication).toEqual({ method: "password" });
+  });
+
+  it("takes cloud IAM logins with rds_iam unless another role is named", () => {
+    const iam = (value: unknown) => stackSettingsFromConfig({ ...shipped, "warehouse-access:postgres": { loginAuthentication: value } }, "Pulumi.prod.yaml").postgres.loginAuthentication;
+    expect(iam({ method: "iam" })).toEqual({ method: "iam", role: "rds_iam" });
+    expect(iam({ method: "iam", role: "azure_ad_user" })).toEqual({ method: "iam", role: "azure_ad_user" });
+    expect(() => iam({ method: "iam", role: "pg_write_all_data" })).toThrow("warehouse-access:postgres.loginAuthentication.role: is PUBLIC, a predefined pg_ role or a role warehouse-access manages");
+    expect(() => iam({ method: "iam", role: "prod_writer" })).toThrow("is PUBLIC, a predefined pg_ role or a role warehouse-access manages");
+    expect(() => iam({ method: "password", password: "hunter2" })).toThrow('warehouse-access:postgres.loginAuthentication: Unrecognized key: "password"');
+    expect(() => iam({ method: "kerberos" })).toThrow("must be { method: password } or { method: iam, role: rds_iam }");
   });
 
   it.each([
