@@ -30,6 +30,10 @@ const loginAuthentication = z.discriminatedUnion("method", [
 
 export type LoginAuthentication = z.output<typeof loginAuthentication>;
 
+/** Roles the platform provides that every PostgreSQL login is granted, so that it can sign in (RDS: rds_iam). */
+export const authenticationRoles = (settings: StackSettings): string[] =>
+  settings.postgres.loginAuthentication.method === "iam" ? [settings.postgres.loginAuthentication.role] : [];
+
 const snowflakeIdentifier = z.string().regex(/^[A-Z][A-Z0-9_]*$/, {
   error: "must be an upper-case Snowflake identifier (letters, digits, _). Write it in UPPER CASE",
 });
