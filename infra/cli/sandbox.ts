@@ -7,9 +7,10 @@ import { declareResources } from "../platforms/declare";
 import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
 import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
-import type { AppliedStatement } from "../sandbox/apply";
+import { quoteIdentifier, type AppliedStatement } from "../sandbox/apply";
 import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
 import { ExitCode, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
+import { authenticationRoles } from "../stack";
 
 // `npm run sandbox`: the declared boundary on a real, throwaway PostgreSQL, attacked from every side; --keep to try it by hand.
 
@@ -130,6 +131,10 @@ async function run(options: SandboxOptions): Promise<number> {
   let sandbox: Sandbox | undefined;
   try {
     sandbox = await Sandbox.start(settings.database, provider);
+    // Roles the managed platform has built in (RDS: rds_iam) exist before the logins granted them, as they would there.
+    const admin = await sandbox.server.client();
+    for (const role of authenticationRoles(settings)) await admin.query(`CREATE ROLE ${quoteIdentifier(role)}`);
+    await admin.end();
     const statements: AppliedStatement[] = await sandbox.apply(resources);
     const seeded = await sandbox.seed(boundary);
     const attacker = await sandbox.server.client(settings.database);

@@ -36,7 +36,7 @@ describe("the package's roster", () => {
   it("names each developer's domains, the CI function and the Snowflake procedure the stack declares", async () => {
     const roster = packageRoster(shippedBoundary(), shippedSettings());
     expect(roster.developers).toMatchObject({ alice: ["marketing", "product", "sales"], dave: ["product"], erin: ["finance", "sales"] });
-    const resources = await declareResources(shippedBoundary(), shippedSettings());
+    const resources = declareResources(shippedBoundary(), shippedSettings());
     const fn = resources.find((r) => r.type === "postgresql:index/function:Function")!;
     expect(`${fn.inputs.schema}.${fn.inputs.name}`).toBe(roster.postgres_ci_function);
     const procedure = resources.find((r) => r.type === "snowflake:index/procedureSql:ProcedureSql")!;
@@ -63,7 +63,7 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start(settings.database, shippedProvider());
-    await sandbox.apply(await declareResources(boundary, settings));
+    await sandbox.apply(declareResources(boundary, settings));
     logins = (await sandbox.seed(boundary)).logins;
   }, 180_000);
 

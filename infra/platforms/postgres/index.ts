@@ -2,7 +2,7 @@ import { CREATED_MARKER } from "../../ci/schema";
 import { PROD_SCHEMA_PREFIX, PROD_WRITER } from "../../roster/naming";
 import type { Boundary, Principal, Schema } from "../../boundary/model";
 import { PUBLIC } from "../../boundary/model";
-import type { StackSettings } from "../../stack";
+import { authenticationRoles, type StackSettings } from "../../stack";
 import { PG } from "../kinds";
 import { ResourceList, type DeclaredResource, type DeclareOptions } from "../resources";
 
@@ -135,7 +135,8 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
 
 /** A login's role inputs: developers get the session limits, service accounts act as the role they exist for. */
 function loginInputs(principal: Principal, boundary: Boundary, settings: StackSettings, rolesOf: ReadonlyMap<string, string[]>) {
-  const base = { name: principal.logins.postgres, login: true, roles: rolesOf.get(principal.name) ?? [] };
+  // The platform's sign-in role (RDS: rds_iam) exists already; Role.roles is authoritative, so it is listed here.
+  const base = { name: principal.logins.postgres, login: true, roles: [...(rolesOf.get(principal.name) ?? []), ...authenticationRoles(settings)] };
   if (principal.kind === "developer")
     return { ...base, statementTimeout: settings.postgres.developerStatementTimeoutMs, connectionLimit: settings.postgres.developerConnectionLimit };
   // A service account's sessions act as its role, so what it creates belongs to that role: prod tables to prod_writer
