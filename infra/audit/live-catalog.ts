@@ -1,6 +1,9 @@
 import type pg from "pg";
 import { POSTGRES_WRITE_PRIVILEGES, sqlPrivilegeList } from "../platforms/postgres/privileges";
 import { PROD_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
+import { HELD_CTE, ROLE_CTES, WALK_CTES, pathsJson, type CatalogPath as WalkPath, type MembershipRules } from "./live-walk";
+
+export type { MembershipRules, Reach } from "./live-walk";
 
 // The live audit's one catalog query: every way any role (or PUBLIC) can write to each prod_ schema, in a single
 // statement, so the audit costs one round trip however many roles and tables the database holds.
@@ -15,29 +18,25 @@ export type Power =
   | "column privilege"
   | "default privilege"
   | "pg_write_all_data"
-  | "database owner";
+  | "database owner"
+  /** Superuser-equivalent predefined roles: run programs, or read and write files, as the server's OS user. */
+  | "pg_execute_server_program"
+  | "pg_write_server_files"
+  | "pg_read_server_files"
+  /** PostgreSQL 17+: MAINTAIN on every table (refresh, lock, cluster, reindex). */
+  | "pg_maintain"
+  /** Owns the function an event trigger runs: its code runs as whoever runs DDL, superusers included. */
+  | "event trigger function"
+  /** Holds INSERT, UPDATE or DELETE on a view or a rule-bearing table outside prod whose owner writes into prod through it. */
+  | "writes through a view or rule"
+  /** Owns an object outside prod that a prod object depends on (a trigger's function, a column's type, a view's table, a parent table). */
+  | "owns what prod depends on"
+  /** CREATE on the database: can create a schema, a prod_ one included. */
+  | "CREATE on database"
+  /** Holds ADMIN on a role that writes: can hand it to anyone. */
+  | "ADMIN on a writer role";
 
-/** How the principal comes to use the holder's power: it is the holder, inherits it, can SET ROLE to it, or can grant it to itself. */
-export type Reach = "self" | "inherit" | "set" | "admin";
-
-export interface CatalogPath {
-  /** The role that can act (a login or not), or "PUBLIC" for every role. */
-  principal: string;
-  login: boolean;
-  superuser: boolean;
-  schema: string;
-  power: Power;
-  /** The privilege for grants (INSERT, CREATE, ...); null for ownership and attributes. */
-  privilege: string | null;
-  /** Up to three of the objects the power covers, sorted: tables, columns (table.column), functions (name()), future objects. */
-  objects: string[];
-  objectCount: number;
-  /** principal, then each role walked to the holder of the power. */
-  chain: string[];
-  /** One per step of the chain: "inherits", "SET ROLE", "ADMIN", "CREATEROLE", "executes f(int)". */
-  hops: string[];
-  reach: Reach;
-}
+export type CatalogPath = WalkPath<Power>;
 
 export interface Catalog {
   serverVersion: string;
@@ -50,16 +49,22 @@ export interface Catalog {
   /** The role created by initdb (OID 10): the installation's own superuser. */
   bootstrapSuperuser: string;
   prodSchemas: { schema: string; owner: string }[];
+  /** Schema names that are not plain lowercase ASCII: where a prod_ look-alike would hide. */
+  unusualSchemas: string[];
+  /** Whether the provisioner is a role of this cluster, and whether it is a member of the database's owner. */
+  provisionerExists: boolean;
+  provisionerInDatabaseOwner: boolean;
   paths: CatalogPath[];
 }
-
-export type MembershipRules = "auto" | "16+" | "pre-16";
 
 // The write privileges the catalog can show, as SQL lists, from the one definition the interpreter and the pack share.
 const TABLE_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.table);
 const COLUMN_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.column);
 const SEQUENCE_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.sequence);
 const SCHEMA_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.schema);
+
+/** Predefined roles that write on every prod schema (or do anything a superuser does, as the server's OS user). */
+const PREDEFINED_WRITERS = ["pg_write_all_data", "pg_execute_server_program", "pg_write_server_files", "pg_read_server_files", "pg_maintain"];
 
 /**
  * $1: null to follow the server's version, true for the 16+ per-grant options, false for the pre-16 rolinherit rule.
@@ -70,19 +75,9 @@ const SCHEMA_WRITES = sqlPrivilegeList(POSTGRES_WRITE_PRIVILEGES.schema);
  */
 export const CATALOG_SQL = `
 WITH RECURSIVE
-settings AS (
-  SELECT current_setting('server_version_num')::int AS version_num,
-         coalesce($1::boolean, current_setting('server_version_num')::int >= 160000) AS grant_options
-),
-roles AS (
-  SELECT oid, rolname::text AS name, rolsuper, rolinherit, rolcreaterole, rolcanlogin FROM pg_roles
-  UNION ALL SELECT 0::oid, 'PUBLIC', false, true, false, false
-),
+${ROLE_CTES},
 prod AS (
   SELECT oid, nspname::text AS name, nspowner, nspacl FROM pg_namespace WHERE nspname LIKE $2
-),
-db AS (
-  SELECT datdba FROM pg_database WHERE datname = current_database()
 ),
 -- Tables, partitioned tables, views, materialized views, sequences, foreign tables, composite types: one scan of pg_class.
 relations AS MATERIALIZED (
@@ -97,6 +92,49 @@ write_grants AS MATERIALIZED (
     CROSS JOIN LATERAL aclexplode(acl.relacl) a
    WHERE a.grantee <> acl.relowner
      AND (NOT acl.sequence AND a.privilege_type IN (${TABLE_WRITES}) OR acl.sequence AND a.privilege_type IN (${SEQUENCE_WRITES}))
+),
+-- Objects outside prod (and outside the system catalogs) that something could depend on, with their owners.
+outside AS MATERIALIZED (
+  SELECT 'pg_class'::regclass AS classid, c.oid, c.relowner AS owner
+    FROM pg_class c
+   WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relnamespace NOT IN (SELECT oid FROM prod)
+  UNION ALL
+  SELECT 'pg_type'::regclass, t.oid, t.typowner FROM pg_type t
+   WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'e', 'r', 'm') AND t.typnamespace NOT IN (SELECT oid FROM prod)
+  UNION ALL
+  SELECT 'pg_proc'::regclass, p.oid, p.proowner FROM pg_proc p
+   WHERE p.oid >= 16384 AND p.pronamespace NOT IN (SELECT oid FROM prod)
+),
+-- What in prod depends on them: a view's rule, a trigger, a column's type, a default, a constraint, a policy, a
+-- child or partition. The owner outside can change or drop what prod runs and holds (DROP ... CASCADE reaches prod).
+prod_dependencies AS (
+  SELECT o.owner, dep.schema, pg_describe_object(d.classid, d.objid, d.objsubid) AS dependent,
+         pg_describe_object(d.refclassid, d.refobjid, 0) AS referenced
+    FROM outside o
+    JOIN pg_depend d ON d.refclassid = o.classid AND d.refobjid = o.oid
+    CROSS JOIN LATERAL (SELECT CASE d.classid
+      WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)
+      WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+      WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = d.objid)
+      WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = d.objid)
+      WHEN 'pg_constraint'::regclass THEN (SELECT coalesce(c.relnamespace, k.connamespace) FROM pg_constraint k LEFT JOIN pg_class c ON c.oid = k.conrelid WHERE k.oid = d.objid)
+      WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = d.objid)
+      WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = d.objid)
+      WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = d.objid)
+    END) AS dep(schema)
+   WHERE dep.schema IN (SELECT oid FROM prod)
+),
+-- Views and rule-bearing tables outside prod whose rules touch a prod relation their owner can write: whoever may
+-- write to them writes into prod with the owner's rights (rules and views run as their owner).
+forwarders AS MATERIALIZED (
+  SELECT DISTINCT c.oid, n.nspname || '.' || c.relname AS name, c.relowner, c.relacl, target.schema
+    FROM pg_rewrite rw
+    JOIN pg_class c ON c.oid = rw.ev_class
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
+    JOIN relations target ON target.oid = d.refobjid
+   WHERE c.relnamespace NOT IN (SELECT oid FROM prod) AND target.relkind IN ('r', 'p', 'v', 'f')
+     AND has_table_privilege(c.relowner, target.oid, 'INSERT, UPDATE, DELETE')
 ),
 -- Every power held directly; grantee 0 is PUBLIC. Grants a role makes to itself on what it owns add nothing to ownership.
 powers AS (
@@ -143,94 +181,41 @@ powers AS (
           OR d.defaclobjtype = 'S' AND a.privilege_type IN (${SEQUENCE_WRITES}))
      AND has_schema_privilege(d.defaclrole, s.oid, 'CREATE')
   UNION ALL
-  SELECT r.oid, s.oid, 'pg_write_all_data', NULL, NULL FROM roles r CROSS JOIN prod s WHERE r.name = 'pg_write_all_data'
+  SELECT r.oid, s.oid, r.name, NULL, NULL FROM roles r CROSS JOIN prod s
+   WHERE r.name IN (${PREDEFINED_WRITERS.map((name) => `'${name}'`).join(", ")})
   UNION ALL
   SELECT db.datdba, s.oid, 'database owner', NULL, NULL FROM db CROSS JOIN prod s
-),
-held AS (
-  SELECT holder, schema, power, privilege,
-         -- Byte order (COLLATE "C"): stable everywhere, and far cheaper than the locale's over 10,000 table names.
-         coalesce((array_agg(DISTINCT object COLLATE "C" ORDER BY object COLLATE "C") FILTER (WHERE object IS NOT NULL))[1:3], '{}') AS objects,
-         count(DISTINCT object COLLATE "C") AS object_count
-    FROM powers GROUP BY holder, schema, power, privilege
-),
--- Ways from one role to another. inherits/can_set follow the 16+ per-grant options, or before 16 the member's
--- rolinherit (and SET ROLE to any role one is a member of).
-edges AS (
-  SELECT m.member, m.roleid AS role, target.name AS target_name, target.rolsuper AS target_super,
-         CASE WHEN st.grant_options THEN coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, member.rolinherit)
-              ELSE member.rolinherit END AS inherits,
-         CASE WHEN st.grant_options THEN coalesce((to_jsonb(m) ->> 'set_option')::boolean, true) ELSE true END AS can_set,
-         m.admin_option AS admin, 'member' AS via, NULL::text AS detail
-    FROM pg_auth_members m
-    JOIN roles member ON member.oid = m.member
-    JOIN roles target ON target.oid = m.roleid
-    CROSS JOIN settings st
   UNION ALL
-  -- The database owner is implicitly a member of pg_database_owner.
-  SELECT db.datdba, r.oid, r.name, false, true, true, false, 'member', NULL
-    FROM db JOIN roles r ON r.name = 'pg_database_owner'
+  SELECT a.grantee, s.oid, 'CREATE on database', a.privilege_type, NULL
+    FROM db CROSS JOIN LATERAL aclexplode(db.datacl) a CROSS JOIN prod s
+   WHERE a.privilege_type = 'CREATE' AND a.grantee <> db.datdba
   UNION ALL
-  -- EXECUTE on a SECURITY DEFINER function runs it with its owner's privileges; the program's own functions, owned by
-  -- the provisioner, do only what their reviewed bodies do.
-  SELECT a.grantee, p.proowner, owner.name, false, true, false, false, 'security definer', p.oid::regprocedure::text
-    FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    JOIN roles owner ON owner.oid = p.proowner
-    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-   WHERE p.prosecdef AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
-     AND NOT (owner.name = coalesce($4, session_user)
-              AND format('%s.%s(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) = ANY ($3::text[]))
+  SELECT p.proowner, s.oid, 'event trigger function', NULL, format('%s runs %s', e.evtname, p.oid::regprocedure)
+    FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid CROSS JOIN prod s
+   WHERE e.evtenabled <> 'D'
   UNION ALL
-  -- Before 16, CREATEROLE could grant any non-superuser role to anyone, itself included.
-  SELECT c.oid, t.oid, t.name, false, false, false, true, 'createrole', NULL
-    FROM roles c JOIN roles t ON t.oid NOT IN (0, c.oid) AND NOT t.rolsuper CROSS JOIN settings st
-   WHERE NOT st.grant_options AND c.rolcreaterole AND NOT c.rolsuper
-),
--- Roles that lead to some power: the walk below never leaves them, so it stays small however many readers there are.
-useful(oid) AS (
-  SELECT holder FROM held
-  UNION
-  SELECT e.member FROM edges e JOIN useful u ON u.oid = e.role
-),
--- kind: how the start uses the current role's privileges (inherit, set: after SET ROLE, admin: after granting itself).
--- can_set: the start can SET ROLE to the current role (an unbroken chain of SET memberships, or its own self-grant).
-walks(start, node, kind, can_set, chain, names, hops) AS (
-  SELECT u.oid, u.oid, 'inherit', true, ARRAY[u.oid], ARRAY[r.name], ARRAY[]::text[] FROM useful u JOIN roles r ON r.oid = u.oid
+  SELECT a.grantee, f.schema, 'writes through a view or rule', a.privilege_type, f.name
+    FROM forwarders f CROSS JOIN LATERAL aclexplode(f.relacl) a
+   WHERE a.grantee <> f.relowner AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE')
   UNION ALL
-  SELECT w.start, e.role, step.kind, step.can_set, w.chain || e.role, w.names || e.target_name, w.hops || step.hop
-    FROM walks w
-    JOIN edges e ON e.member = w.node
-    JOIN useful u ON u.oid = e.role
-    CROSS JOIN LATERAL (VALUES
-      (e.via = 'member' AND w.kind = 'inherit' AND e.inherits,
-         'inherit', w.can_set AND e.can_set, 'inherits'),
-      (e.via = 'member' AND w.can_set AND e.can_set AND NOT (w.kind = 'inherit' AND e.inherits),
-         CASE w.kind WHEN 'admin' THEN 'admin' ELSE 'set' END, true, 'SET ROLE'),
-      (e.via = 'member' AND w.kind IN ('set', 'admin') AND e.inherits AND NOT (w.can_set AND e.can_set),
-         w.kind, false, 'inherits'),
-      -- 16+: ADMIN is exercised with the member's privileges; granting a superuser role takes a superuser.
-      (e.via = 'member' AND e.admin AND NOT e.target_super,
-         'admin', true, 'ADMIN'),
-      (e.via = 'security definer',
-         w.kind, false, 'executes ' || e.detail),
-      -- An attribute, not a privilege: only the role itself, or who can SET ROLE to it, uses CREATEROLE.
-      (e.via = 'createrole' AND w.can_set,
-         'admin', true, 'CREATEROLE')
-    ) AS step(ok, kind, can_set, hop)
-   WHERE step.ok AND e.role <> ALL (w.chain) AND cardinality(w.chain) < 16
+  SELECT pd.owner, pd.schema, 'owns what prod depends on', NULL, pd.dependent || ' → ' || pd.referenced
+    FROM prod_dependencies pd
 ),
-reached AS (
-  SELECT DISTINCT ON (w.start, h.schema, h.power, h.privilege, w.node)
-         w.start, w.chain, w.names, w.hops, h.schema, h.power, h.privilege, h.objects, h.object_count,
-         CASE WHEN cardinality(w.chain) = 1 THEN 'self'
-              WHEN h.power = 'superuser' AND w.kind = 'inherit' AND w.can_set THEN 'set'
-              ELSE w.kind END AS reach
-    FROM walks w JOIN held h ON h.holder = w.node
-   -- Superuser is an attribute: it takes being the role (SET ROLE), or running its SECURITY DEFINER function.
-   WHERE h.power <> 'superuser' OR w.can_set OR w.hops[cardinality(w.hops)] LIKE 'executes %'
-   ORDER BY w.start, h.schema, h.power, h.privilege, w.node,
-            array_position(ARRAY['inherit', 'set', 'admin'], w.kind), cardinality(w.chain)
+${HELD_CTE},
+${WALK_CTES},
+-- ADMIN on a role that writes hands that role to anyone: kept apart, since the walk keeps only each role's best path.
+admin_grants AS (
+  SELECT DISTINCT ON (e.member, e.role, x.schema)
+         e.member AS start, ARRAY[e.member, e.role] AS chain, ARRAY[member.name, e.target_name] AS names, ARRAY['ADMIN'] AS hops,
+         x.schema, 'ADMIN on a writer role' AS power, NULL::text AS privilege, ARRAY[e.target_name] AS objects, 1::bigint AS object_count,
+         'admin' AS reach
+    FROM edges e JOIN roles member ON member.oid = e.member JOIN reached x ON x.start = e.role
+   WHERE e.via = 'member' AND e.admin
+),
+found AS (
+  SELECT start, chain, names, hops, schema, power, privilege, objects, object_count, reach FROM reached
+  UNION ALL
+  SELECT start, chain, names, hops, schema, power, privilege, objects, object_count, reach FROM admin_grants
 )
 SELECT json_build_object(
   'serverVersion', current_setting('server_version'),
@@ -242,17 +227,12 @@ SELECT json_build_object(
   'bootstrapSuperuser', (SELECT name FROM roles WHERE oid = 10),
   'prodSchemas', coalesce((SELECT json_agg(json_build_object('schema', s.name, 'owner', r.name) ORDER BY s.name)
                              FROM prod s JOIN roles r ON r.oid = s.nspowner), '[]'),
-  'paths', coalesce((
-    SELECT json_agg(json_build_object(
-             'principal', who.name, 'login', who.rolcanlogin, 'superuser', who.rolsuper,
-             'schema', s.name, 'power', x.power, 'privilege', x.privilege,
-             'objects', x.objects, 'objectCount', x.object_count,
-             'chain', x.names,
-             'hops', x.hops, 'reach', x.reach)
-           ORDER BY s.name COLLATE "C", who.name COLLATE "C", cardinality(x.chain), x.power, x.privilege)
-      FROM reached x JOIN roles who ON who.oid = x.start JOIN prod s ON s.oid = x.schema
-     -- Predefined roles cannot log in and are held by nobody until granted: the grant is what shows, as a chain.
-     WHERE who.name NOT LIKE 'pg\\_%'), '[]')
+  'unusualSchemas', coalesce((SELECT json_agg(nspname::text ORDER BY nspname) FROM pg_namespace WHERE nspname !~ '^[a-z0-9_]*$'), '[]'),
+  'provisionerExists', EXISTS (SELECT 1 FROM pg_roles WHERE rolname = coalesce($4, session_user)),
+  'provisionerInDatabaseOwner', coalesce((SELECT r.rolname <> coalesce($4, session_user) AND pg_has_role(coalesce($4, session_user), r.oid, 'MEMBER')
+                                            FROM db JOIN pg_roles r ON r.oid = db.datdba
+                                           WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = coalesce($4, session_user))), false),
+  'paths', ${pathsJson("found", "prod")}
 ) AS catalog
 `;
 

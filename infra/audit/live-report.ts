@@ -1,5 +1,6 @@
 import type { Violation } from "../boundary/rules";
 import { alignColumns, count } from "../report/columns";
+import { quotedName } from "./lookalike";
 import { denyRuleResult, renderDenyRules, type DenyRuleResult } from "../report/deny-rules";
 import type { LiveAudit, LiveWritePath, PathStatus } from "./live";
 
@@ -45,6 +46,22 @@ export function powerText(w: LiveWritePath): string {
       return "INSERT, UPDATE, DELETE on every table (pg_write_all_data)";
     case "database owner":
       return "owns the database (can DROP it, prod included, and create schemas; cannot alter or write this schema)";
+    case "pg_execute_server_program":
+    case "pg_write_server_files":
+    case "pg_read_server_files":
+      return `${w.power}: acts as the server's OS user (superuser-equivalent)`;
+    case "pg_maintain":
+      return "MAINTAIN on every table (pg_maintain)";
+    case "event trigger function":
+      return `owns the function of an event trigger (${w.objects.join(", ")}): its code runs as whoever runs DDL, superusers included`;
+    case "writes through a view or rule":
+      return `${w.privilege} on ${objectsText(w, "view or table")} outside prod, whose owner writes into this schema through it`;
+    case "owns what prod depends on":
+      return `owns what prod depends on: ${w.objects.join("; ")}${w.objectCount > w.objects.length ? "; …" : ""} (can change it, or DROP … CASCADE into prod)`;
+    case "CREATE on database":
+      return "CREATE on the database (can create a prod_ schema)";
+    case "ADMIN on a writer role":
+      return `ADMIN on ${w.objects[0] ?? "a writer role"}: can hand it to anyone`;
   }
 }
 
@@ -84,7 +101,8 @@ function rowsOf(writers: readonly LiveWritePath[]): string[][] {
     const login = first.principal === "PUBLIC" ? "every role" : first.login ? "login" : "role";
     const chain = first.chain.length > 1 ? `${chainText(first)} (${REACH[first.reach]})` : "—";
     const strongest = [...paths].sort((a, b) => POWER_ORDER.indexOf(a.power) - POWER_ORDER.indexOf(b.power));
-    return [STATUS[status], first.principal, login, chain, strongest.map(powerText).join("; ")];
+    const latent = paths.every((p) => p.latent !== undefined) ? ` (${first.latent})` : "";
+    return [STATUS[status], first.principal, login, chain, `${strongest.map(powerText).join("; ")}${latent}`];
   });
 }
 
@@ -110,6 +128,8 @@ export function renderLiveAudit(report: LiveAuditReport): string {
     lines.push(`DRIFT: declared but missing from the database: ${report.missingSchemas.join(", ")}`);
   if (report.undeclaredSchemas.length > 0)
     lines.push(`DRIFT: prod schemas the roster does not declare: ${report.undeclaredSchemas.join(", ")}`);
+  if (report.lookalikeSchemas.length > 0)
+    lines.push(`DRIFT: schemas named like prod schemas but not prod_: ${report.lookalikeSchemas.map((l) => `${quotedName(l.schema)} (reads as ${l.readsAs})`).join(", ")}`);
   if (drifted.length > 0) {
     const principals = new Set(drifted.map(({ w }) => w.principal));
     const schemas = new Set(drifted.map(({ s }) => s.schema));

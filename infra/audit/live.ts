@@ -1,7 +1,9 @@
 import type pg from "pg";
 import type { Boundary } from "../boundary/model";
 import { declaredWriters } from "./declared";
+import { PROD_SCHEMA_PREFIX } from "../roster/naming";
 import { readCatalog, type Catalog, type CatalogPath, type MembershipRules, type Power } from "./live-catalog";
+import { looksLikePrefixed } from "./lookalike";
 
 export type { CatalogPath, MembershipRules, Power, Reach } from "./live-catalog";
 
@@ -30,7 +32,12 @@ export interface LiveWritePath extends CatalogPath {
   status: PathStatus;
   /** Why the status, in a few words: "declared chain", "provisioner", "not in the boundary". */
   because: string;
+  /** Set when nobody can use the path today but it is one step away: future tables only, a role nobody logs in as. */
+  latent?: string;
 }
+
+/** The provisioner named on the command line or in the stack config is no role of the database's cluster. */
+export class UnknownProvisionerError extends Error {}
 
 export interface LiveSchemaWriters {
   schema: string;
@@ -58,12 +65,25 @@ export interface LiveAudit {
   missingSchemas: string[];
   /** prod_ schemas in the database that the roster does not declare. */
   undeclaredSchemas: string[];
-  /** Drift paths plus missing and undeclared schemas: any of them makes the command exit 1. */
+  /** Schemas whose names read as prod_ names but are not (case, whitespace, look-alike letters): drift, shown quoted. */
+  lookalikeSchemas: { schema: string; readsAs: string }[];
+  /** Drift paths plus missing, undeclared and look-alike schemas: any of them makes the command exit 1. */
   drift: number;
 }
 
 /** Powers no roster ever grants: holding one is drift for anyone but an admin path. */
-const NEVER_DECLARED: ReadonlySet<Power> = new Set(["superuser", "schema owner", "database owner", "pg_write_all_data"]);
+const NEVER_DECLARED: ReadonlySet<Power> = new Set<Power>([
+  "superuser", "schema owner", "database owner", "pg_write_all_data", "pg_execute_server_program", "pg_write_server_files",
+  "pg_read_server_files", "pg_maintain", "event trigger function", "writes through a view or rule", "owns what prod depends on",
+  "CREATE on database", "ADMIN on a writer role",
+]);
+
+/** Why a path nobody uses today still counts: it is one step from being used. */
+export function latentReason(path: Pick<CatalogPath, "power" | "principal" | "login">): string | undefined {
+  if (path.power === "default privilege") return "latent: only objects created later";
+  if (!path.login && path.principal !== "PUBLIC") return "latent: nobody logs in as this role";
+  return undefined;
+}
 
 const key = (chain: readonly string[]): string => chain.join("\u0000");
 
@@ -86,22 +106,32 @@ function declaredChains(boundary: Boundary): Map<string, Set<string>> {
 
 export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: LiveAuditOptions = {}): LiveAudit {
   const provisioner = options.provisioner ?? catalog.sessionUser;
+  if (!catalog.provisionerExists)
+    throw new UnknownProvisionerError(`the provisioner "${provisioner}" is not a role of the server holding ${catalog.database}: pass the role that runs pulumi up with --provisioner, or fix postgresql:username in the stack config`);
   const admins = new Map([[catalog.bootstrapSuperuser, "bootstrap superuser"], [provisioner, "provisioner"]]);
   if (provisioner === catalog.bootstrapSuperuser) admins.set(provisioner, "provisioner, bootstrap superuser");
+  // The README allows the database to belong to a group role the provisioner is a member of.
+  if (catalog.provisionerInDatabaseOwner && !admins.has(catalog.databaseOwner))
+    admins.set(catalog.databaseOwner, "database owner, a group the provisioner belongs to");
 
   const chains = declaredChains(boundary);
   // D1 is the same for every prod schema: an undeclared one is judged against the writers any prod schema has.
   const anyProd = new Set([...chains.values()].flatMap((set) => [...set]));
   const declared = new Map(boundary.schemas.filter((s) => s.kind === "prod").map((s) => [s.name, s]));
 
-  const classify = (path: CatalogPath): LiveWritePath => {
+  const judge = (path: CatalogPath): Omit<LiveWritePath, keyof CatalogPath | "latent"> => {
     const admin = admins.get(path.principal);
-    if (admin !== undefined) return { ...path, status: "admin", because: admin };
-    if (path.principal === "PUBLIC") return { ...path, status: "drift", because: "PUBLIC holds it: every role can" };
-    if (NEVER_DECLARED.has(path.power)) return { ...path, status: "drift", because: `${path.power} is never declared` };
+    if (admin !== undefined) return { status: "admin", because: admin };
+    if (path.principal === "PUBLIC") return { status: "drift", because: "PUBLIC holds it: every role can" };
+    if (NEVER_DECLARED.has(path.power)) return { status: "drift", because: `${path.power} is never declared` };
     const allowed = chains.get(path.schema) ?? anyProd;
-    if (allowed.has(key(path.chain))) return { ...path, status: "declared", because: "declared chain" };
-    return { ...path, status: "drift", because: "not in the boundary" };
+    if (allowed.has(key(path.chain))) return { status: "declared", because: "declared chain" };
+    return { status: "drift", because: "not in the boundary" };
+  };
+  const classify = (path: CatalogPath): LiveWritePath => {
+    const verdict = judge(path);
+    const latent = verdict.status === "drift" ? latentReason(path) : undefined;
+    return { ...path, ...verdict, ...(latent === undefined ? {} : { latent }) };
   };
 
   const bySchema = new Map<string, LiveWritePath[]>();
@@ -124,6 +154,10 @@ export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: L
   });
   const missingSchemas = [...declared.keys()].filter((name) => !present.has(name)).sort();
   const undeclaredSchemas = schemas.filter((s) => !s.declared).map((s) => s.schema);
+  const lookalikeSchemas = catalog.unusualSchemas.flatMap((schema) => {
+    const readsAs = looksLikePrefixed(schema, PROD_SCHEMA_PREFIX);
+    return readsAs === undefined ? [] : [{ schema, readsAs }];
+  });
   const driftPaths = schemas.reduce((n, s) => n + s.writers.filter((w) => w.status === "drift").length, 0);
 
   return {
@@ -138,7 +172,8 @@ export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: L
     schemas,
     missingSchemas,
     undeclaredSchemas,
-    drift: driftPaths + missingSchemas.length + undeclaredSchemas.length,
+    lookalikeSchemas,
+    drift: driftPaths + missingSchemas.length + undeclaredSchemas.length + lookalikeSchemas.length,
   };
 }
 

@@ -9,19 +9,18 @@ export const POSTGRES_WRITE_PRIVILEGES = {
   /** Change data, fire code on it, or (MAINTAIN, PostgreSQL 17+; older servers never report it) refresh, lock, cluster. */
   table: ["INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "MAINTAIN", "ALL"],
   column: ["INSERT", "UPDATE", "ALL"],
-  /** UPDATE allows setval() as well as nextval(). */
-  sequence: ["UPDATE", "ALL"],
+  /** USAGE allows nextval(), UPDATE setval() as well: either moves a prod sequence under the writer's feet. */
+  sequence: ["USAGE", "UPDATE", "ALL"],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
  * The same, when a grant is judged on its own without the objects it covers (the policy pack). Stricter than what the
- * live audit counts, deliberately: nextval() advances a sequence with USAGE alone, and the pack cannot see whether a
- * routine is SECURITY DEFINER, so running prod code counts as writing with its owner's rights. (The audit reads
- * prosecdef in the catalog, and follows EXECUTE only on SECURITY DEFINER functions.)
+ * live audit counts, deliberately: the pack cannot see whether a routine is SECURITY DEFINER, so running prod code
+ * counts as writing with its owner's rights. (The audit reads prosecdef in the catalog, and follows EXECUTE only on
+ * SECURITY DEFINER functions.)
  */
 export const POSTGRES_UNSEEN_WRITE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = {
   ...POSTGRES_WRITE_PRIVILEGES,
-  sequence: ["USAGE", ...POSTGRES_WRITE_PRIVILEGES.sequence],
   function: ["EXECUTE", "ALL"],
   procedure: ["EXECUTE", "ALL"],
   routine: ["EXECUTE", "ALL"],
