@@ -3,6 +3,8 @@ import { alignColumns, count } from "../report/columns";
 import { quotedName } from "./lookalike";
 import { denyRuleResult, renderDenyRules, type DenyRuleResult } from "../report/deny-rules";
 import type { LiveAudit, LiveWritePath, PathStatus } from "./live";
+import type { GuardedKind, LiveReadPath } from "./live-read";
+import type { ReadPower } from "./live-read-catalog";
 
 // What `audit --live` prints: per prod schema, every role that can write and how, each marked declared, admin or DRIFT.
 // The report object is also the `--json` output.
@@ -20,7 +22,7 @@ export const liveAuditReport = (audit: LiveAudit, violations: readonly Violation
   denyRules: denyRuleResult(violations),
 });
 
-const objectsText = (w: LiveWritePath, noun: string): string => {
+const objectsText = (w: Pick<LiveWritePath, "objects" | "objectCount">, noun: string): string => {
   const more = w.objectCount > w.objects.length ? ", …" : "";
   return w.objectCount === 1 ? `${noun} ${w.objects[0] ?? ""}` : `${count(w.objectCount, noun)} (${w.objects.join(", ")}${more})`;
 };
@@ -87,23 +89,105 @@ const POWER_ORDER: LiveWritePath["power"][] = [
 const STATUS: Record<PathStatus, string> = { declared: "declared", admin: "admin", drift: "DRIFT" };
 const WORST: PathStatus[] = ["drift", "admin", "declared"];
 
-/** One row per (writer, chain): its powers on the schema joined, and the worst status among them. */
-function rowsOf(writers: readonly LiveWritePath[]): string[][] {
-  const groups = new Map<string, LiveWritePath[]>();
-  for (const w of writers) {
+/** What rowsOf needs of a write or a read path. */
+type Row<P> = Pick<LiveWritePath, "principal" | "login" | "chain" | "hops" | "reach" | "status" | "latent"> & { power: P };
+
+/** One row per (principal, chain): its powers on the schema joined, strongest first, and the worst status among them. */
+function rowsOf<P extends string, R extends Row<P>>(paths: readonly R[], order: readonly P[], text: (p: R) => string): string[][] {
+  const groups = new Map<string, R[]>();
+  for (const w of paths) {
     const id = `${w.chain.join("\u0000")}\u0001${w.hops.join("\u0000")}`;
     groups.set(id, [...(groups.get(id) ?? []), w]);
   }
-  const rank = (paths: LiveWritePath[]) => WORST.findIndex((s) => paths.some((p) => p.status === s));
-  return [...groups.values()].sort((a, b) => rank(a) - rank(b)).map((paths) => {
-    const first = paths[0]!;
-    const status = WORST.find((s) => paths.some((p) => p.status === s))!;
+  const rank = (group: R[]) => WORST.findIndex((s) => group.some((p) => p.status === s));
+  return [...groups.values()].sort((a, b) => rank(a) - rank(b)).map((group) => {
+    const first = group[0]!;
+    const status = WORST.find((s) => group.some((p) => p.status === s))!;
     const login = first.principal === "PUBLIC" ? "every role" : first.login ? "login" : "role";
     const chain = first.chain.length > 1 ? `${chainText(first)} (${REACH[first.reach]})` : "—";
-    const strongest = [...paths].sort((a, b) => POWER_ORDER.indexOf(a.power) - POWER_ORDER.indexOf(b.power));
-    const latent = paths.every((p) => p.latent !== undefined) ? ` (${first.latent})` : "";
-    return [STATUS[status], first.principal, login, chain, `${strongest.map(powerText).join("; ")}${latent}`];
+    const strongest = [...group].sort((a, b) => order.indexOf(a.power) - order.indexOf(b.power));
+    const latent = group.every((p) => p.latent !== undefined) ? ` (${first.latent})` : "";
+    return [STATUS[status], first.principal, login, chain, `${strongest.map(text).join("; ")}${latent}`];
   });
+}
+
+/** A schema name as printed: quoted and escaped unless it is plain lowercase ASCII, so a look-alike never passes for the real one. */
+export const shownName = (schema: string): string => (/^[a-z0-9_]+$/.test(schema) ? schema : quotedName(schema));
+
+const READ_ORDER: ReadPower[] = [
+  "superuser", "schema owner", "pg_read_all_data", "object owner", "SELECT", "column SELECT", "copy owner", "copy SELECT", "default privilege",
+];
+
+/** The read power in words. */
+export function readPowerText(r: Pick<LiveReadPath, "power" | "objects" | "objectCount">): string {
+  const objects = (noun: string) => objectsText({ objects: r.objects, objectCount: r.objectCount }, noun);
+  switch (r.power) {
+    case "superuser":
+      return "superuser";
+    case "schema owner":
+      return "owns the schema (can grant itself anything in it)";
+    case "pg_read_all_data":
+      return "SELECT on every table (pg_read_all_data)";
+    case "object owner":
+      return `owns ${objects("table or view")}`;
+    case "SELECT":
+      return `SELECT on ${objects("table or view")}`;
+    case "column SELECT":
+      return `SELECT on ${objects("column")}`;
+    case "default privilege":
+      return `SELECT on ${r.objects[0] ?? "future tables"}`;
+    case "copy owner":
+      return `owns ${objects("view")} over it elsewhere`;
+    case "copy SELECT":
+      return `SELECT on ${objects("view")} over it elsewhere`;
+    case "USAGE on schema":
+      return "USAGE on the schema";
+  }
+}
+
+const KIND: Record<GuardedKind, string> = { prod: "restricted prod", developer: "developer copy", ci: "CI copy" };
+
+function renderReads(report: LiveAuditReport): string[] {
+  const { reads } = report;
+  const lines: string[] = [];
+  if (reads.schemas.length > 0) {
+    lines.push("Who can read restricted data (D5): each restricted prod schema, every developer or CI copy of it, and views over them elsewhere.");
+    const table: string[][] = [["schema", "status", "reader", "kind", "role chain", "can"]];
+    for (const s of reads.schemas) {
+      const rows = rowsOf(s.readers, READ_ORDER, readPowerText);
+      const name = `${shownName(s.schema)} (${KIND[s.kind]})`;
+      if (rows.length === 0) table.push([name, "", "nobody", "", "", ""]);
+      rows.forEach((row, i) => table.push([i === 0 ? name : "", ...row]));
+    }
+    lines.push(...alignColumns(table), "");
+  }
+  if (reads.publicGrants.length === 0) lines.push("PUBLIC on prod schemas (D3): holds nothing.");
+  else {
+    lines.push("PUBLIC on prod schemas (D3): every role can use these.");
+    const table: string[][] = [["schema", "status", "privilege", "on"]];
+    for (const g of reads.publicGrants) table.push([shownName(g.schema), "DRIFT", g.privilege, `${objectsText(g, g.kind)}`]);
+    lines.push(...alignColumns(table));
+  }
+  lines.push("", "The program's machinery:");
+  lines.push(...alignColumns(reads.machinery.map((c) => [c.ok ? "ok" : "DRIFT", c.check, c.detail]), "  "), "");
+  return lines;
+}
+
+/** The report's last line: what the live database shows, in one line a CI log can be read by. */
+export function liveSummary(report: LiveAuditReport): string {
+  const where = `Live database ${report.database}`;
+  if (report.drift === 0)
+    return `${where}: no drift. Only declared writers and admin paths can write to prod, only listed readers can read restricted data, PUBLIC holds nothing on prod, the machinery works.`;
+  const writes = report.writeDrift;
+  const reads = report.reads.schemas.reduce((n, s) => n + s.readers.filter((r) => r.status === "drift").length, 0);
+  const failed = report.reads.machinery.filter((c) => !c.ok).length;
+  const parts = [
+    writes > 0 ? count(writes, "write finding") : "",
+    reads > 0 ? count(reads, "read path") : "",
+    report.reads.publicGrants.length > 0 ? count(report.reads.publicGrants.length, "PUBLIC privilege") : "",
+    failed > 0 ? count(failed, "machinery check") + " failed" : "",
+  ].filter((p) => p !== "");
+  return `${where}: DRIFT, ${parts.join(", ")} (exit 1).`;
 }
 
 export function renderLiveAudit(report: LiveAuditReport): string {
@@ -116,18 +200,19 @@ export function renderLiveAudit(report: LiveAuditReport): string {
   ];
   const table: string[][] = [["schema", "status", "writer", "kind", "role chain", "can"]];
   for (const s of report.schemas) {
-    const name = `${s.schema}${s.declared ? (s.restricted ? " (restricted)" : "") : " (NOT IN ROSTER)"}`;
-    const rows = rowsOf(s.writers);
+    const name = `${shownName(s.schema)}${s.declared ? (s.restricted ? " (restricted)" : "") : " (NOT IN ROSTER)"}`;
+    const rows = rowsOf(s.writers, POWER_ORDER, powerText);
     if (rows.length === 0) table.push([name, "", "nobody", "", "", ""]);
     rows.forEach((row, i) => table.push([i === 0 ? name : "", ...row]));
   }
   lines.push(...alignColumns(table), "");
+  lines.push(...renderReads(report));
 
   const drifted = report.schemas.flatMap((s) => s.writers.filter((w) => w.status === "drift").map((w) => ({ s, w })));
   if (report.missingSchemas.length > 0)
     lines.push(`DRIFT: declared but missing from the database: ${report.missingSchemas.join(", ")}`);
   if (report.undeclaredSchemas.length > 0)
-    lines.push(`DRIFT: prod schemas the roster does not declare: ${report.undeclaredSchemas.join(", ")}`);
+    lines.push(`DRIFT: prod schemas the roster does not declare: ${report.undeclaredSchemas.map(shownName).join(", ")}`);
   if (report.lookalikeSchemas.length > 0)
     lines.push(`DRIFT: schemas named like prod schemas but not prod_: ${report.lookalikeSchemas.map((l) => `${quotedName(l.schema)} (reads as ${l.readsAs})`).join(", ")}`);
   if (drifted.length > 0) {
@@ -135,7 +220,18 @@ export function renderLiveAudit(report: LiveAuditReport): string {
     const schemas = new Set(drifted.map(({ s }) => s.schema));
     lines.push(`DRIFT: ${count(drifted.length, "write path")} the boundary does not declare, for ${count(principals.size, "role")} on ${count(schemas.size, "prod schema")}: ${[...principals].join(", ")}`);
   }
-  if (report.drift === 0) lines.push("No drift: only declared writers and admin paths can write to prod schemas.");
-  lines.push(...renderDenyRules(report.denyRules));
+  const reads = report.reads;
+  const readDrift = reads.schemas.flatMap((s) => s.readers.filter((r) => r.status === "drift"));
+  if (readDrift.length > 0) {
+    const principals = new Set(readDrift.map((r) => r.principal));
+    const latent = readDrift.filter((r) => r.latent !== undefined).length;
+    lines.push(`DRIFT: ${count(readDrift.length, "read path")} to restricted data by ${count(principals.size, "role")} not listed as readers${latent > 0 ? ` (${latent} latent)` : ""}: ${[...principals].join(", ")}`);
+  }
+  if (reads.publicGrants.length > 0)
+    lines.push(`DRIFT: PUBLIC holds ${count(reads.publicGrants.length, "privilege")} on prod schemas: ${[...new Set(reads.publicGrants.map((g) => shownName(g.schema)))].join(", ")}`);
+  for (const check of reads.machinery.filter((c) => !c.ok)) lines.push(`DRIFT: machinery: ${check.detail}`);
+  // The roster's rules first, named as such; the last line is always what the live database shows.
+  lines.push(...renderDenyRules(report.denyRules, `Roster ${report.roster} (the declared boundary, not the database): deny rules`));
+  lines.push(liveSummary(report));
   return `${lines.join("\n")}\n`;
 }

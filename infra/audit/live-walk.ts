@@ -116,9 +116,10 @@ walks(start, node, kind, can_set, chain, names, hops) AS (
          'admin', true, 'ADMIN'),
       (e.via = 'security definer',
          w.kind, false, 'executes ' || e.detail),
-      -- Logged in as the target: everything it can do, SET ROLE included.
-      (e.via = 'user mapping',
-         'set', true, e.detail),
+      -- A mapping is found for the current user only, so the start must be able to become the node; logged in as the
+      -- target, it then is the target, inheriting what it inherits.
+      (e.via = 'user mapping' AND w.can_set,
+         'inherit', true, e.detail),
       -- An attribute, not a privilege: only the role itself, or who can SET ROLE to it, uses CREATEROLE.
       (e.via = 'createrole' AND w.can_set,
          'admin', true, 'CREATEROLE')

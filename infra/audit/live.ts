@@ -1,9 +1,11 @@
 import type pg from "pg";
 import type { Boundary } from "../boundary/model";
 import { declaredWriters } from "./declared";
-import { PROD_SCHEMA_PREFIX } from "../roster/naming";
+import { PROD_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
 import { readCatalog, type Catalog, type CatalogPath, type MembershipRules, type Power } from "./live-catalog";
 import { looksLikePrefixed } from "./lookalike";
+import { classifyReads, guardedPattern, type LiveReads } from "./live-read";
+import { CI_FUNCTION_SIGNATURE, readReadCatalog, type ReadCatalog } from "./live-read-catalog";
 
 export type { CatalogPath, MembershipRules, Power, Reach } from "./live-catalog";
 
@@ -23,7 +25,7 @@ export interface LiveAuditOptions {
 
 /** The program's own SECURITY DEFINER functions (platforms/postgres; a test keeps this list equal to what it registers):
  *  CI creates its schemas only through ci.create_schema. Named here so the audit does not load Pulumi to start. */
-export const DECLARED_FUNCTIONS: readonly string[] = ["ci.create_schema(text, text)"];
+export const DECLARED_FUNCTIONS: readonly string[] = [CI_FUNCTION_SIGNATURE];
 
 /** declared: the boundary grants it; admin: the provisioner or the bootstrap superuser; drift: anything else. */
 export type PathStatus = "declared" | "admin" | "drift";
@@ -67,7 +69,11 @@ export interface LiveAudit {
   undeclaredSchemas: string[];
   /** Schemas whose names read as prod_ names but are not (case, whitespace, look-alike letters): drift, shown quoted. */
   lookalikeSchemas: { schema: string; readsAs: string }[];
-  /** Drift paths plus missing, undeclared and look-alike schemas: any of them makes the command exit 1. */
+  /** Who can read restricted data (D5), what PUBLIC holds on prod (D3), and whether the machinery works. */
+  reads: LiveReads;
+  /** Write drift: drift paths plus missing, undeclared and look-alike schemas. */
+  writeDrift: number;
+  /** Write drift plus read drift: anything here makes the command exit 1. */
   drift: number;
 }
 
@@ -104,7 +110,7 @@ function declaredChains(boundary: Boundary): Map<string, Set<string>> {
   return chains;
 }
 
-export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: LiveAuditOptions = {}): LiveAudit {
+export function classifyCatalog(catalog: Catalog, readCatalog: ReadCatalog, boundary: Boundary, options: LiveAuditOptions = {}): LiveAudit {
   const provisioner = options.provisioner ?? catalog.sessionUser;
   if (!catalog.provisionerExists)
     throw new UnknownProvisionerError(`the provisioner "${provisioner}" is not a role of the server holding ${catalog.database}: pass the role that runs pulumi up with --provisioner, or fix postgresql:username in the stack config`);
@@ -159,6 +165,8 @@ export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: L
     return readsAs === undefined ? [] : [{ schema, readsAs }];
   });
   const driftPaths = schemas.reduce((n, s) => n + s.writers.filter((w) => w.status === "drift").length, 0);
+  const writeDrift = driftPaths + missingSchemas.length + undeclaredSchemas.length + lookalikeSchemas.length;
+  const reads = classifyReads(readCatalog, boundary, { pattern: guardedPattern(boundary), admins, provisioner });
 
   return {
     source: "live",
@@ -173,16 +181,28 @@ export function classifyCatalog(catalog: Catalog, boundary: Boundary, options: L
     missingSchemas,
     undeclaredSchemas,
     lookalikeSchemas,
-    drift: driftPaths + missingSchemas.length + undeclaredSchemas.length + lookalikeSchemas.length,
+    reads,
+    writeDrift,
+    drift: writeDrift + reads.drift,
   };
 }
 
-/** Reads the connected database's catalog (one query) and compares every write path with the boundary. */
+/** Reads the connected database's catalog (two queries: writes, then reads, PUBLIC and machinery) and compares every
+ *  path with the boundary. */
 export async function auditLive(client: pg.Client, boundary: Boundary, options: LiveAuditOptions = {}): Promise<LiveAudit> {
-  const catalog = await readCatalog(client, {
+  const common = {
     ...(options.rules === undefined ? {} : { rules: options.rules }),
     ...(options.provisioner === undefined ? {} : { provisioner: options.provisioner }),
     declaredFunctions: options.declaredFunctions ?? DECLARED_FUNCTIONS,
+  };
+  const catalog = await readCatalog(client, common);
+  const pattern = guardedPattern(boundary);
+  const reads = await readReadCatalog(client, {
+    ...common,
+    ...(pattern === undefined ? {} : { guardedPattern: pattern }),
+    prodPattern: likePrefix(PROD_SCHEMA_PREFIX),
+    ciBuilder: boundary.ciSchemas.creator,
+    ciFunction: CI_FUNCTION_SIGNATURE,
   });
-  return classifyCatalog(catalog, boundary, options);
+  return classifyCatalog(catalog, reads, boundary, options);
 }

@@ -19,13 +19,13 @@ export function denyRuleResult(violations: readonly Violation[]): DenyRuleResult
   };
 }
 
-/** "Deny rules D1–D5: all hold", or that line's count followed by one line per violation. */
-export function renderDenyRules(result: DenyRuleResult): string[] {
+/** "Deny rules D1–D5: all hold", or that line's count followed by one line per violation; `title` replaces "Deny rules". */
+export function renderDenyRules(result: DenyRuleResult, title = "Deny rules"): string[] {
   const span = `${result.rules[0]?.rule ?? ""}–${result.rules.at(-1)?.rule ?? ""}`;
-  if (result.holds) return [`Deny rules ${span}: all hold`];
+  if (result.holds) return [`${title} ${span}: all hold`];
   const broken = result.rules.filter((r) => r.violations > 0);
   return [
-    `Deny rules ${span}: ${count(result.violations.length, "violation")}`,
+    `${title} ${span}: ${count(result.violations.length, "violation")}`,
     ...broken.flatMap((r) => [
       `  ${r.rule} ${r.statement}`,
       ...alignColumns(result.violations.filter((v) => v.rule === r.rule).map((v) => [v.subject, v.message]), "      "),

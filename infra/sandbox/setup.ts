@@ -157,7 +157,8 @@ export class Sandbox {
 
       // CI builds into a schema it creates at run time, through the only door it has (ci.create_schema); it is attacked like the others.
       const ciAccount = boundary.principals.find((p) => p.purpose === "ci");
-      const domain = prodSchemas[0]?.domain;
+      // An unrestricted domain where there is one: a CI copy of restricted data is for CI accounts the roster lists as readers.
+      const domain = (prodSchemas.find((s) => !s.restricted) ?? prodSchemas[0])?.domain;
       if (ciAccount && domain) {
         const client = await this.connect({ user: ciAccount.logins.postgres, password: loginOf(ciAccount.name).password });
         try {

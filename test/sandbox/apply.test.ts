@@ -310,13 +310,13 @@ describe("on a real server", () => {
   });
 
   it("has the CI login act as ci_builder, so the schema it gets from ci.create_schema is ci_builder's, with its creation marker", async () => {
-    expect(seeded.ciSchema).toMatchObject({ name: "ci_sandbox_finance", owner: "ci_builder" });
+    expect(seeded.ciSchema).toMatchObject({ name: "ci_sandbox_marketing", owner: "ci_builder" });
     expect(seeded.ciSchema!.comment).toMatch(/^warehouse-access:created=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     const login = await sandbox.connectAs(seeded.logins.find((l) => l.principal === "svc_ci")!);
     try {
       expect((await login.query("SELECT current_user AS u, session_user AS s")).rows[0]).toEqual({ u: "ci_builder", s: "svc_ci" });
       // A re-run of the same CI job gets the same schema back, untouched.
-      expect((await login.query("SELECT ci.create_schema('sandbox', 'finance') AS name")).rows[0]).toEqual({ name: "ci_sandbox_finance" });
+      expect((await login.query("SELECT ci.create_schema('sandbox', 'marketing') AS name")).rows[0]).toEqual({ name: "ci_sandbox_marketing" });
     } finally {
       await login.end();
     }

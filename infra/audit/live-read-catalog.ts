@@ -1,0 +1,231 @@
+import type pg from "pg";
+import { POSTGRES_READ_PRIVILEGES, sqlPrivilegeList } from "../platforms/postgres/privileges";
+import { HELD_CTE, ROLE_CTES, WALK_CTES, pathsJson, type CatalogPath, type MembershipRules } from "./live-walk";
+
+// The live audit's second catalog query: every way any role can read a restricted domain's data (its prod schema, a
+// developer's or CI's copy of it, a view elsewhere over any of them), what PUBLIC holds on any prod schema, and the
+// health of the program's own machinery. One statement, whatever the catalog's size, through the same walk as writes.
+
+/** What a role holds that lets it read restricted data, or that reading needs (USAGE on the schema it sits in). */
+export type ReadPower =
+  | "superuser"
+  | "schema owner"
+  | "pg_read_all_data"
+  | "object owner"
+  | "SELECT"
+  | "column SELECT"
+  | "default privilege"
+  /** Owns or may SELECT a view or materialized view outside the schema that reads from it; privilege: the view's schema. */
+  | "copy owner"
+  | "copy SELECT"
+  /** USAGE on a schema; privilege: which one (the guarded schema, or the schema of a copy). */
+  | "USAGE on schema";
+
+export type ReadCatalogPath = CatalogPath<ReadPower>;
+
+/** A privilege PUBLIC holds on a prod schema or something in it (D3), grouped by schema, kind and privilege. */
+export interface PublicGrant {
+  schema: string;
+  /** schema, table, view, materialized view, sequence, foreign table, column, function, type, future objects. */
+  kind: string;
+  privilege: string;
+  objects: string[];
+  objectCount: number;
+}
+
+/** What the program's own machinery needs to work, read from the catalog. */
+export interface MachineryHealth {
+  ciBuilder: string;
+  ciBuilderExists: boolean;
+  /** The provisioner can SET ROLE to the CI role (16+; MEMBER before): ci.create_schema makes schemas AUTHORIZATION it. */
+  provisionerCanSetCiBuilder: boolean | null;
+  /** The owner of ci.create_schema(text, text), null when the function is missing. */
+  ciFunctionOwner: string | null;
+}
+
+export interface ReadCatalog {
+  /** Schemas that hold restricted data, with their owners. */
+  guardedSchemas: { schema: string; owner: string }[];
+  paths: ReadCatalogPath[];
+  publicGrants: PublicGrant[];
+  health: MachineryHealth;
+}
+
+/** The signature of the program's function that creates CI schemas (platforms/postgres registers it; a test keeps them equal). */
+export const CI_FUNCTION_SIGNATURE = "ci.create_schema(text, text)";
+
+const SELECTS = sqlPrivilegeList(POSTGRES_READ_PRIVILEGES.table);
+
+/**
+ * $1: membership rules (null: the server's). $2: the regular expression of schemas holding restricted data (null: none).
+ * $3, $4: as in the write query (declared functions, provisioner). $5: the LIKE pattern of prod schemas (D3).
+ * $6: the CI role; $7: the signature of the function that creates CI schemas.
+ */
+export const READ_CATALOG_SQL = `
+WITH RECURSIVE
+${ROLE_CTES},
+guarded AS (
+  SELECT oid, nspname::text AS name, nspowner, nspacl FROM pg_namespace WHERE nspname ~ $2
+),
+prod AS (
+  SELECT oid, nspname::text AS name, nspowner, nspacl FROM pg_namespace WHERE nspname LIKE $5
+),
+grelations AS MATERIALIZED (
+  SELECT c.oid, c.relname::text AS name, c.relowner, c.relacl, g.oid AS schema
+    FROM pg_class c JOIN guarded g ON g.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+),
+-- Views and materialized views over restricted data, through any number of views: copies wherever they sit.
+views_over(oid, schema) AS (
+  SELECT oid, schema FROM grelations
+  UNION
+  SELECT c.oid, v.schema
+    FROM views_over v
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.oid AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    JOIN pg_class c ON c.oid = rw.ev_class
+   WHERE c.relkind IN ('v', 'm') AND c.oid <> v.oid
+),
+copies AS MATERIALIZED (
+  SELECT DISTINCT c.oid, n.nspname::text AS namespace, n.oid AS nsp, c.relname::text AS name, c.relowner, c.relacl, v.schema
+    FROM views_over v JOIN pg_class c ON c.oid = v.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relnamespace NOT IN (SELECT oid FROM guarded)
+),
+-- Tables share ACLs: each distinct one is exploded once.
+select_grants AS MATERIALIZED (
+  SELECT acl.relacl, acl.relowner, a.grantee
+    FROM (SELECT DISTINCT relacl, relowner FROM grelations WHERE relacl IS NOT NULL) acl
+    CROSS JOIN LATERAL aclexplode(acl.relacl) a
+   WHERE a.grantee <> acl.relowner AND a.privilege_type IN (${SELECTS})
+),
+powers AS (
+  SELECT r.oid AS holder, g.oid AS schema, 'superuser' COLLATE "C" AS power, NULL::text COLLATE "C" AS privilege, NULL::text AS object
+    FROM roles r CROSS JOIN guarded g WHERE r.rolsuper
+  UNION ALL
+  SELECT g.nspowner, g.oid, 'schema owner', NULL, NULL FROM guarded g
+  UNION ALL
+  SELECT r.oid, g.oid, 'pg_read_all_data', NULL, NULL FROM roles r CROSS JOIN guarded g WHERE r.name = 'pg_read_all_data'
+  UNION ALL
+  SELECT r.relowner, r.schema, 'object owner', NULL, r.name FROM grelations r
+  UNION ALL
+  SELECT g.grantee, r.schema, 'SELECT', NULL, r.name
+    FROM select_grants g JOIN grelations r ON r.relacl = g.relacl AND r.relowner = g.relowner
+  UNION ALL
+  SELECT a.grantee, r.schema, 'column SELECT', NULL, r.name || '.' || att.attname
+    FROM pg_attribute att JOIN grelations r ON r.oid = att.attrelid CROSS JOIN LATERAL aclexplode(att.attacl) a
+   WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND a.grantee <> r.relowner AND a.privilege_type = 'SELECT'
+  UNION ALL
+  SELECT a.grantee, g.oid, 'default privilege', NULL,
+         'future tables created by ' || creator.name || CASE WHEN d.defaclnamespace = 0 THEN ' in any schema' ELSE '' END
+    FROM pg_default_acl d
+    JOIN guarded g ON d.defaclnamespace IN (0, g.oid)
+    JOIN roles creator ON creator.oid = d.defaclrole
+    CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+   WHERE d.defaclobjtype = 'r' AND a.grantee <> d.defaclrole AND a.privilege_type = 'SELECT'
+     AND has_schema_privilege(d.defaclrole, g.oid, 'CREATE')
+  UNION ALL
+  SELECT c.relowner, c.schema, 'copy owner', c.namespace, c.namespace || '.' || c.name FROM copies c
+  UNION ALL
+  SELECT a.grantee, c.schema, 'copy SELECT', c.namespace, c.namespace || '.' || c.name
+    FROM copies c CROSS JOIN LATERAL aclexplode(c.relacl) a
+   WHERE a.grantee <> c.relowner AND a.privilege_type = 'SELECT'
+  UNION ALL
+  -- Reading needs USAGE on the schema the object sits in: the guarded schema's, and each copy's (the owner's is implicit).
+  SELECT a.grantee, g.oid, 'USAGE on schema', g.name, NULL
+    FROM guarded g CROSS JOIN LATERAL aclexplode(coalesce(g.nspacl, acldefault('n', g.nspowner))) a
+   WHERE a.privilege_type = 'USAGE'
+  UNION ALL
+  SELECT a.grantee, c.schema, 'USAGE on schema', c.namespace, NULL
+    FROM (SELECT DISTINCT schema, namespace, nsp FROM copies) c
+    JOIN pg_namespace n ON n.oid = c.nsp
+    CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+   WHERE a.privilege_type = 'USAGE'
+),
+${HELD_CTE},
+${WALK_CTES},
+-- D3: every privilege PUBLIC holds on a prod schema or on anything in it (functions: PostgreSQL's default is EXECUTE).
+public_held AS (
+  SELECT s.name AS schema, 'schema' AS kind, a.privilege_type AS privilege, s.name AS object
+    FROM prod s CROSS JOIN LATERAL aclexplode(s.nspacl) a WHERE a.grantee = 0
+  UNION ALL
+  SELECT s.name, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
+         a.privilege_type, c.relname::text
+    FROM pg_class c JOIN prod s ON s.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a
+   WHERE c.relacl IS NOT NULL AND a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'column', a.privilege_type, c.relname || '.' || att.attname
+    FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid JOIN prod s ON s.oid = c.relnamespace
+    CROSS JOIN LATERAL aclexplode(att.attacl) a
+   WHERE att.attacl IS NOT NULL AND a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'function', a.privilege_type, p.oid::regprocedure::text
+    FROM pg_proc p JOIN prod s ON s.oid = p.pronamespace
+    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+   WHERE a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'type', a.privilege_type, t.typname::text
+    FROM pg_type t JOIN prod s ON s.oid = t.typnamespace CROSS JOIN LATERAL aclexplode(t.typacl) a
+   WHERE t.typacl IS NOT NULL AND a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'future objects', a.privilege_type,
+         'future ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' ELSE 'objects' END
+           || ' created by ' || pg_get_userbyid(d.defaclrole)
+    FROM pg_default_acl d JOIN prod s ON d.defaclnamespace IN (0, s.oid) CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+   WHERE a.grantee = 0 AND has_schema_privilege(d.defaclrole, s.oid, 'CREATE')
+),
+public_grants AS (
+  SELECT schema, kind, privilege,
+         (array_agg(DISTINCT object COLLATE "C" ORDER BY object COLLATE "C"))[1:3] AS objects, count(DISTINCT object COLLATE "C") AS object_count
+    FROM public_held GROUP BY schema, kind, privilege
+),
+provisioner AS (
+  SELECT oid FROM pg_roles WHERE rolname = coalesce($4, session_user)
+),
+ci_role AS (
+  SELECT oid FROM pg_roles WHERE rolname = $6
+)
+SELECT json_build_object(
+  'guardedSchemas', coalesce((SELECT json_agg(json_build_object('schema', g.name, 'owner', r.name) ORDER BY g.name COLLATE "C")
+                                FROM guarded g JOIN roles r ON r.oid = g.nspowner), '[]'),
+  'paths', ${pathsJson("reached", "guarded")},
+  'publicGrants', coalesce((SELECT json_agg(json_build_object('schema', schema, 'kind', kind, 'privilege', privilege,
+                                                              'objects', objects, 'objectCount', object_count)
+                                            ORDER BY schema COLLATE "C", kind, privilege) FROM public_grants), '[]'),
+  'health', json_build_object(
+    'ciBuilder', $6::text,
+    'ciBuilderExists', EXISTS (SELECT 1 FROM ci_role),
+    'provisionerCanSetCiBuilder', (SELECT pg_has_role(p.oid, c.oid, CASE WHEN st.version_num >= 160000 THEN 'SET' ELSE 'MEMBER' END)
+                                     FROM provisioner p CROSS JOIN ci_role c CROSS JOIN settings st),
+    'ciFunctionOwner', (SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = to_regprocedure($7))
+  )
+) AS catalog
+`;
+
+export interface ReadCatalogOptions {
+  rules?: MembershipRules;
+  provisioner?: string;
+  declaredFunctions?: readonly string[];
+  /** The regular expression of schemas that hold restricted data; undefined when the roster restricts no domain. */
+  guardedPattern?: string;
+  prodPattern: string;
+  ciBuilder: string;
+  ciFunction: string;
+}
+
+/** Reads every read path to restricted data, PUBLIC's privileges on prod, and the machinery's health, in one statement. */
+export async function readReadCatalog(client: pg.Client, options: ReadCatalogOptions): Promise<ReadCatalog> {
+  const rules = options.rules ?? "auto";
+  const result = await client.query<{ catalog: ReadCatalog }>(READ_CATALOG_SQL, [
+    rules === "auto" ? null : rules === "16+",
+    options.guardedPattern ?? null,
+    [...(options.declaredFunctions ?? [])],
+    options.provisioner ?? null,
+    options.prodPattern,
+    options.ciBuilder,
+    options.ciFunction,
+  ]);
+  const catalog = result.rows[0]?.catalog;
+  if (catalog === undefined) throw new Error("the read catalog query returned no row");
+  return catalog;
+}
