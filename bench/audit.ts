@@ -1,7 +1,10 @@
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
-import { auditLive, type LiveAudit, type LiveWritePath } from "../infra/audit/live";
+import { auditLive, DECLARED_FUNCTIONS, type LiveAudit, type LiveWritePath } from "../infra/audit/live";
+import { readCatalog } from "../infra/audit/live-catalog";
+import { guardedPattern } from "../infra/audit/live-read";
+import { CI_FUNCTION_SIGNATURE, readReadCatalog } from "../infra/audit/live-read-catalog";
 import type { Boundary } from "../infra/boundary/model";
 import { startThrowawayPostgres } from "../infra/sandbox/server";
 
@@ -13,6 +16,8 @@ const SCHEMAS = 20;
 const TABLES_PER_SCHEMA = 500;
 const DEVELOPERS = 178; // + a login each, 20 readers, 16 teams, 6 service/admin roles, a stray superuser, postgres = 400 roles
 const TEAMS = 16;
+/** The first few domains are restricted: the read query walks who can read them (their reader roles, held by teams). */
+const RESTRICTED = 4;
 const AUDIT_RUNS = 7;
 // Each cross-check run asks roles × tables questions (4 million): one run is all a bench can afford.
 const CROSS_CHECK_RUNS = 1;
@@ -36,7 +41,8 @@ BEGIN
     EXECUTE format('CREATE SCHEMA prod_d%s AUTHORIZATION provisioner', lpad(d::text, 2, '0'));
     EXECUTE format('REVOKE ALL ON SCHEMA prod_d%s FROM PUBLIC', lpad(d::text, 2, '0'));
     EXECUTE format('GRANT USAGE, CREATE ON SCHEMA prod_d%s TO prod_writer', lpad(d::text, 2, '0'));
-    EXECUTE format('GRANT USAGE ON SCHEMA prod_d%1$s TO prod_reader, prod_d%1$s_reader', lpad(d::text, 2, '0'));
+    -- A restricted domain is read by its reader role alone; the others by prod_reader too.
+    EXECUTE format('GRANT USAGE ON SCHEMA prod_d%1$s TO %2$s prod_d%1$s_reader', lpad(d::text, 2, '0'), CASE WHEN d < ${RESTRICTED} THEN '' ELSE 'prod_reader,' END);
   END LOOP;
   FOR t IN 0..${TEAMS - 1} LOOP
     EXECUTE format('CREATE ROLE team_%s IN ROLE prod_reader', t);
@@ -49,6 +55,8 @@ BEGIN
 END $$;
 `;
 
+const readersOf = (d: number): string => (d < RESTRICTED ? `prod_d${pad(d, 2)}_reader` : `prod_reader, prod_d${pad(d, 2)}_reader`);
+
 /** One schema's tables, made by the writer as the prod run would; one transaction per schema keeps the lock table small. */
 const tablesSql = (d: number): string => `
 SET ROLE prod_writer;
@@ -58,8 +66,8 @@ BEGIN
     EXECUTE format('CREATE TABLE prod_d${pad(d, 2)}.t%s (id bigint, amount numeric(12, 2), status text, loaded_at timestamptz)', lpad(t::text, 3, '0'));
   END LOOP;
 END $$;
-GRANT SELECT ON ALL TABLES IN SCHEMA prod_d${pad(d, 2)} TO prod_reader, prod_d${pad(d, 2)}_reader;
-ALTER DEFAULT PRIVILEGES IN SCHEMA prod_d${pad(d, 2)} GRANT SELECT ON TABLES TO prod_reader, prod_d${pad(d, 2)}_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA prod_d${pad(d, 2)} TO ${readersOf(d)};
+ALTER DEFAULT PRIVILEGES IN SCHEMA prod_d${pad(d, 2)} GRANT SELECT ON TABLES TO ${readersOf(d)};
 RESET ROLE;
 `;
 
@@ -84,8 +92,11 @@ function benchBoundary(): Boundary {
   return {
     principals: [{ name: "svc_prod", kind: "service", purpose: "prod", logins: { postgres: "svc_prod", snowflake: "SVC_PROD" } }],
     roles: [{ name: "prod_writer", kind: "prod_writer" }],
-    schemas: domains.map((domain) => ({ name: `prod_${domain}`, kind: "prod", domain, owner: null, restricted: false })),
-    grants: domains.map((domain) => ({ role: "prod_writer", schema: `prod_${domain}`, access: "write" })),
+    schemas: domains.map((domain, d) => ({ name: `prod_${domain}`, kind: "prod", domain, owner: null, restricted: d < RESTRICTED, ...(d < RESTRICTED ? { readers: [] } : {}) })),
+    grants: domains.flatMap((domain, d) => [
+      { role: "prod_writer", schema: `prod_${domain}`, access: "write" as const },
+      { role: d < RESTRICTED ? `prod_${domain}_reader` : "prod_reader", schema: `prod_${domain}`, access: "read" as const },
+    ]),
     memberships: [{ member: "svc_prod", role: "prod_writer" }],
     ciSchemas: { creator: "ci_builder", prefix: "ci_" },
   };
@@ -168,6 +179,22 @@ async function main(): Promise<number> {
       auditTimes.push(performance.now() - start);
     }
 
+    // Each of the two queries on its own, on the same catalog: writes, then reads (with PUBLIC on prod and the machinery).
+    const common = { provisioner: "provisioner", declaredFunctions: DECLARED_FUNCTIONS };
+    const pattern = guardedPattern(boundary)!;
+    const writeTimes: number[] = [];
+    const readTimes: number[] = [];
+    let readPaths = 0;
+    for (let i = 0; i < AUDIT_RUNS; i++) {
+      let start = performance.now();
+      await readCatalog(client, common);
+      writeTimes.push(performance.now() - start);
+      start = performance.now();
+      const reads = await readReadCatalog(client, { ...common, guardedPattern: pattern, ciBuilder: "ci_builder", ciFunction: CI_FUNCTION_SIGNATURE });
+      readTimes.push(performance.now() - start);
+      readPaths = reads.paths.length;
+    }
+
     const crossTimes: number[] = [];
     let cross: Awaited<ReturnType<typeof crossCheck>> | undefined;
     for (let i = 0; i < CROSS_CHECK_RUNS; i++) {
@@ -196,7 +223,9 @@ async function main(): Promise<number> {
     const load = loadavg().map((l) => l.toFixed(1)).join(" ");
     console.log(`warehouse-access audit bench: PostgreSQL ${shape.version} (embedded, throwaway), node ${process.version}, load average ${load}`);
     console.log(`catalog   ${shape.schemas} prod schemas × ${TABLES_PER_SCHEMA} tables = ${grouped(shape.tables)} tables, ${shape.roles} roles, ${shape.memberships} memberships; built in ${ms(buildMs)}`);
-    console.log(`audit     one query:   median ${ms(auditMs).padStart(9)} of ${AUDIT_RUNS} runs (min ${ms(Math.min(...auditTimes))}, max ${ms(Math.max(...auditTimes))}); ${grouped(paths)} write paths, ${audit!.drift} drift`);
+    console.log(`audit     two queries: median ${ms(auditMs).padStart(9)} of ${AUDIT_RUNS} runs (min ${ms(Math.min(...auditTimes))}, max ${ms(Math.max(...auditTimes))}); ${grouped(paths)} write paths, ${audit!.drift} drift`);
+    console.log(`  writes  query:       median ${ms(median(writeTimes)).padStart(9)} of ${AUDIT_RUNS} runs (every prod schema, PUBLIC on prod)`);
+    console.log(`  reads   query:       median ${ms(median(readTimes)).padStart(9)} of ${AUDIT_RUNS} runs (${RESTRICTED} restricted schemas × ${TABLES_PER_SCHEMA} tables, machinery); ${grouped(readPaths)} read paths`);
     console.log(`cross-check ${cross!.roles} queries: median ${ms(crossMs).padStart(9)} of ${CROSS_CHECK_RUNS} run${CROSS_CHECK_RUNS === 1 ? "" : "s"} (has_schema_privilege + has_table_privilege + has_any_column_privilege per role)`);
     console.log(`same writers: ${missing.length === 0 && extra.length === 0 ? "yes" : "NO"} (${grouped(cross!.writers.size)} role × schema pairs that can write now${missing.length + extra.length > 0 ? `; audit misses ${missing.slice(0, 5).join(", ")}; audit adds ${extra.slice(0, 5).join(", ")}` : ""})`);
     const met = auditMs < TARGET.auditMs && speedup >= TARGET.speedup && missing.length === 0 && extra.length === 0;

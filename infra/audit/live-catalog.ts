@@ -5,8 +5,9 @@ import { HELD_CTE, ROLE_CTES, WALK_CTES, pathsJson, type CatalogPath as WalkPath
 
 export type { MembershipRules, Reach } from "./live-walk";
 
-// The live audit's one catalog query: every way any role (or PUBLIC) can write to each prod_ schema, in a single
-// statement, so the audit costs one round trip however many roles and tables the database holds.
+// The live audit's first catalog query: every way any role (or PUBLIC) can write to each prod_ schema, and every
+// privilege PUBLIC holds there (D3), in a single statement, so its cost does not grow with round trips however many
+// roles and tables the database holds. (The second, live-read-catalog, is about restricted data.)
 
 /** What a role holds on a prod schema that lets it write there (or, for the database owner, destroy it). */
 export type Power =
@@ -38,6 +39,17 @@ export type Power =
 
 export type CatalogPath = WalkPath<Power>;
 
+/** A privilege PUBLIC holds on a prod schema or something in it (D3), grouped by schema, kind and privilege. */
+export interface PublicGrant {
+  schema: string;
+  /** schema, table, view, materialized view, sequence, foreign table, column, function, type, future objects. */
+  kind: string;
+  privilege: string;
+  objects: string[];
+  objectCount: number;
+}
+
+
 export interface Catalog {
   serverVersion: string;
   serverVersionNum: number;
@@ -54,6 +66,8 @@ export interface Catalog {
   /** Whether the provisioner is a role of this cluster, and whether it is a member of the database's owner. */
   provisionerExists: boolean;
   provisionerInDatabaseOwner: boolean;
+  /** D3: what PUBLIC holds on each prod schema and on anything in it. */
+  publicGrants: PublicGrant[];
   paths: CatalogPath[];
 }
 
@@ -92,6 +106,10 @@ write_grants AS MATERIALIZED (
     CROSS JOIN LATERAL aclexplode(acl.relacl) a
    WHERE a.grantee <> acl.relowner
      AND (NOT acl.sequence AND a.privilege_type IN (${TABLE_WRITES}) OR acl.sequence AND a.privilege_type IN (${SEQUENCE_WRITES}))
+),
+-- Column ACLs are rare: one scan of pg_attribute finds them, for write grants and PUBLIC's alike.
+column_acls AS MATERIALIZED (
+  SELECT attrelid, attname::text AS attname, attacl FROM pg_attribute WHERE attacl IS NOT NULL AND attnum > 0 AND NOT attisdropped
 ),
 -- Objects outside prod (and outside the system catalogs) that something could depend on, with their owners.
 outside AS MATERIALIZED (
@@ -162,11 +180,10 @@ powers AS (
     FROM write_grants g JOIN relations r ON r.relacl = g.relacl AND r.relowner = g.relowner AND (r.relkind = 'S') = g.sequence
   UNION ALL
   SELECT a.grantee, r.schema, 'column privilege', a.privilege_type, r.name || '.' || att.attname
-    FROM pg_attribute att
+    FROM column_acls att
     JOIN relations r ON r.oid = att.attrelid
     CROSS JOIN LATERAL aclexplode(att.attacl) a
-   WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
-     AND a.grantee <> r.relowner AND a.privilege_type IN (${COLUMN_WRITES})
+   WHERE a.grantee <> r.relowner AND a.privilege_type IN (${COLUMN_WRITES})
   UNION ALL
   -- Only a creator that can create in the schema makes its default privileges real; schema-wide (0) entries count too.
   SELECT a.grantee, s.oid, 'default privilege', a.privilege_type,
@@ -212,6 +229,53 @@ admin_grants AS (
     FROM edges e JOIN roles member ON member.oid = e.member JOIN reached x ON x.start = e.role
    WHERE e.via = 'member' AND e.admin
 ),
+-- The few distinct table ACLs that name PUBLIC, found before any table is joined to them.
+public_acls AS MATERIALIZED (
+  SELECT acl.relacl, a.privilege_type
+    FROM (SELECT DISTINCT relacl FROM relations WHERE relacl IS NOT NULL) acl CROSS JOIN LATERAL aclexplode(acl.relacl) a
+   WHERE a.grantee = 0
+),
+-- D3: every privilege PUBLIC holds on a prod schema or on anything in it (functions: PostgreSQL's default is EXECUTE).
+public_held AS (
+  SELECT s.name AS schema, 'schema' AS kind, a.privilege_type AS privilege, s.name AS object
+    FROM prod s CROSS JOIN LATERAL aclexplode(s.nspacl) a WHERE a.grantee = 0
+  UNION ALL
+  SELECT s.name, CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'type' END,
+         a.privilege_type, r.name
+    FROM public_acls a JOIN relations r ON r.relacl = a.relacl JOIN prod s ON s.oid = r.schema
+  UNION ALL
+  SELECT s.name, 'column', a.privilege_type, r.name || '.' || att.attname
+    FROM column_acls att JOIN relations r ON r.oid = att.attrelid JOIN prod s ON s.oid = r.schema
+    CROSS JOIN LATERAL aclexplode(att.attacl) a
+   WHERE a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'function', a.privilege_type, p.oid::regprocedure::text
+    FROM pg_proc p JOIN prod s ON s.oid = p.pronamespace
+    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+   WHERE a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'type', a.privilege_type, t.typname::text
+    FROM pg_type t JOIN prod s ON s.oid = t.typnamespace CROSS JOIN LATERAL aclexplode(t.typacl) a
+   WHERE t.typacl IS NOT NULL AND a.grantee = 0
+  UNION ALL
+  SELECT s.name, 'future objects', a.privilege_type,
+         'future ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' ELSE 'objects' END
+           || ' created by ' || pg_get_userbyid(d.defaclrole)
+    FROM pg_default_acl d JOIN prod s ON d.defaclnamespace IN (0, s.oid) CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+   WHERE a.grantee = 0 AND has_schema_privilege(d.defaclrole, s.oid, 'CREATE')
+),
+public_grants AS (
+  SELECT schema, kind, privilege,
+         (array_agg(DISTINCT object COLLATE "C" ORDER BY object COLLATE "C"))[1:3] AS objects, count(DISTINCT object COLLATE "C") AS object_count
+    FROM public_held GROUP BY schema, kind, privilege
+),
+-- The roles the provisioner is a member of, through memberships (pg_has_role would answer true for any superuser).
+provisioner_groups(oid) AS (
+  SELECT m.roleid FROM pg_auth_members m JOIN pg_roles p ON p.oid = m.member WHERE p.rolname = coalesce($4, session_user)
+  UNION
+  SELECT m.roleid FROM pg_auth_members m JOIN provisioner_groups g ON g.oid = m.member
+),
 found AS (
   SELECT start, chain, names, hops, schema, power, privilege, objects, object_count, reach FROM reached
   UNION ALL
@@ -229,9 +293,10 @@ SELECT json_build_object(
                              FROM prod s JOIN roles r ON r.oid = s.nspowner), '[]'),
   'unusualSchemas', coalesce((SELECT json_agg(nspname::text ORDER BY nspname) FROM pg_namespace WHERE nspname !~ '^[a-z0-9_]*$'), '[]'),
   'provisionerExists', EXISTS (SELECT 1 FROM pg_roles WHERE rolname = coalesce($4, session_user)),
-  'provisionerInDatabaseOwner', coalesce((SELECT r.rolname <> coalesce($4, session_user) AND pg_has_role(coalesce($4, session_user), r.oid, 'MEMBER')
-                                            FROM db JOIN pg_roles r ON r.oid = db.datdba
-                                           WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = coalesce($4, session_user))), false),
+  'provisionerInDatabaseOwner', EXISTS (SELECT 1 FROM db JOIN provisioner_groups g ON g.oid = db.datdba),
+  'publicGrants', coalesce((SELECT json_agg(json_build_object('schema', schema, 'kind', kind, 'privilege', privilege,
+                                                              'objects', objects, 'objectCount', object_count)
+                                            ORDER BY schema COLLATE "C", kind, privilege) FROM public_grants), '[]'),
   'paths', ${pathsJson("found", "prod")}
 ) AS catalog
 `;

@@ -3,7 +3,7 @@ import type { Boundary } from "../boundary/model";
 import type { Violation } from "../boundary/rules";
 import { ExitCode, printReport, readStackSettings, type CommonOptions } from "../cli/command";
 import { connectLive, LiveConnectionError, maskConnectionString, safeMessage } from "./connection";
-import { auditLive } from "./live";
+import { auditLive, UnknownProvisionerError } from "./live";
 import { liveAuditReport, renderLiveAudit } from "./live-report";
 
 // `audit --live URL`: the options it adds to the audit command and the run itself, so the command file only branches.
@@ -15,11 +15,14 @@ export interface LiveAuditCliOptions {
 }
 
 const LIVE_HELP = `
-With --live (PostgreSQL): every role that can write to each prod_ schema, read from the catalog in one query, and how
-(superuser, ownership, CREATE, table and column grants, default privileges, PUBLIC, pg_write_all_data, the database
-owner, through memberships it inherits, can SET ROLE to, or holds ADMIN on). Declared writers are "declared", the
-provisioner and the bootstrap superuser "admin"; anything else is DRIFT (exit 1), as are declared prod schemas the
-database lacks and prod_ schemas the roster does not declare. Exit 2 also when the database cannot be read.
+With --live (PostgreSQL), read from the catalog in two queries: every role that can write to each prod_ schema and how
+(superuser, ownership, CREATE, table, column and sequence grants, default privileges, PUBLIC, predefined roles, the
+database owner, CREATE on the database, event triggers, views and rules that forward writes, objects prod depends on,
+user mappings, through memberships it inherits, can SET ROLE to, or holds ADMIN on); every role that can read a
+restricted domain's data (its prod schema, developer and CI copies, views over them); what PUBLIC holds on prod; and
+whether the provisioner can SET ROLE to the CI role. Declared paths are "declared", the provisioner and the bootstrap
+superuser "admin"; anything else is DRIFT (exit 1), as are missing, undeclared and look-alike prod schemas. Exit 2
+when the database cannot be read or the provisioner is no role there.
 The password is never printed; prefer PGPASSWORD (or ~/.pgpass) to a password in the URL.`;
 
 /** Adds --live and --provisioner to the audit command. */
@@ -52,7 +55,7 @@ export async function runLiveAudit(options: CommonOptions & LiveAuditCliOptions,
     printReport(options, liveAuditReport(audit, violations, options.roster), renderLiveAudit);
     process.exitCode = audit.drift > 0 || violations.length > 0 ? ExitCode.violation : ExitCode.ok;
   } catch (error) {
-    const where = error instanceof LiveConnectionError ? "" : `reading the catalog at ${maskConnectionString(url)}: `;
+    const where = error instanceof LiveConnectionError || error instanceof UnknownProvisionerError ? "" : `reading the catalog at ${maskConnectionString(url)}: `;
     process.stderr.write(`audit --live: ${where}${safeMessage(error, url)}\n`);
     process.exitCode = ExitCode.invalidInput;
   } finally {

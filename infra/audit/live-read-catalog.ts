@@ -3,8 +3,8 @@ import { POSTGRES_READ_PRIVILEGES, sqlPrivilegeList } from "../platforms/postgre
 import { HELD_CTE, ROLE_CTES, WALK_CTES, pathsJson, type CatalogPath, type MembershipRules } from "./live-walk";
 
 // The live audit's second catalog query: every way any role can read a restricted domain's data (its prod schema, a
-// developer's or CI's copy of it, a view elsewhere over any of them), what PUBLIC holds on any prod schema, and the
-// health of the program's own machinery. One statement, whatever the catalog's size, through the same walk as writes.
+// developer's or CI's copy of it, a view elsewhere over any of them), and the health of the program's own machinery.
+// One statement, whatever the catalog's size, through the same walk as writes.
 
 /** What a role holds that lets it read restricted data, or that reading needs (USAGE on the schema it sits in). */
 export type ReadPower =
@@ -23,16 +23,6 @@ export type ReadPower =
 
 export type ReadCatalogPath = CatalogPath<ReadPower>;
 
-/** A privilege PUBLIC holds on a prod schema or something in it (D3), grouped by schema, kind and privilege. */
-export interface PublicGrant {
-  schema: string;
-  /** schema, table, view, materialized view, sequence, foreign table, column, function, type, future objects. */
-  kind: string;
-  privilege: string;
-  objects: string[];
-  objectCount: number;
-}
-
 /** What the program's own machinery needs to work, read from the catalog. */
 export interface MachineryHealth {
   ciBuilder: string;
@@ -47,7 +37,6 @@ export interface ReadCatalog {
   /** Schemas that hold restricted data, with their owners. */
   guardedSchemas: { schema: string; owner: string }[];
   paths: ReadCatalogPath[];
-  publicGrants: PublicGrant[];
   health: MachineryHealth;
 }
 
@@ -58,8 +47,8 @@ const SELECTS = sqlPrivilegeList(POSTGRES_READ_PRIVILEGES.table);
 
 /**
  * $1: membership rules (null: the server's). $2: the regular expression of schemas holding restricted data (null: none).
- * $3, $4: as in the write query (declared functions, provisioner). $5: the LIKE pattern of prod schemas (D3).
- * $6: the CI role; $7: the signature of the function that creates CI schemas.
+ * $3, $4: as in the write query (declared functions, provisioner). $5: the CI role; $6: the signature of the function
+ * that creates CI schemas.
  */
 export const READ_CATALOG_SQL = `
 WITH RECURSIVE
@@ -67,29 +56,33 @@ ${ROLE_CTES},
 guarded AS (
   SELECT oid, nspname::text AS name, nspowner, nspacl FROM pg_namespace WHERE nspname ~ $2
 ),
-prod AS (
-  SELECT oid, nspname::text AS name, nspowner, nspacl FROM pg_namespace WHERE nspname LIKE $5
-),
 grelations AS MATERIALIZED (
   SELECT c.oid, c.relname::text AS name, c.relowner, c.relacl, g.oid AS schema
     FROM pg_class c JOIN guarded g ON g.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ),
--- Views and materialized views over restricted data, through any number of views: copies wherever they sit.
+-- User views and materialized views outside the guarded schemas, with their _RETURN rules: few, whatever the catalog.
+outside_views AS MATERIALIZED (
+  SELECT rw.oid AS rule, c.oid, c.relname::text AS name, c.relowner, c.relacl, c.relnamespace
+    FROM pg_rewrite rw JOIN pg_class c ON c.oid = rw.ev_class
+   WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND c.relnamespace NOT IN (SELECT oid FROM guarded)
+),
+-- Those that read restricted data, through any number of views: copies, wherever they sit.
 views_over(oid, schema) AS (
-  SELECT oid, schema FROM grelations
+  SELECT v.oid, g.schema
+    FROM outside_views v
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = v.rule AND d.refclassid = 'pg_class'::regclass
+    JOIN grelations g ON g.oid = d.refobjid
   UNION
-  SELECT c.oid, v.schema
-    FROM views_over v
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = v.oid AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite rw ON rw.oid = d.objid
-    JOIN pg_class c ON c.oid = rw.ev_class
-   WHERE c.relkind IN ('v', 'm') AND c.oid <> v.oid
+  SELECT v.oid, o.schema
+    FROM views_over o
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = o.oid AND d.classid = 'pg_rewrite'::regclass
+    JOIN outside_views v ON v.rule = d.objid
+   WHERE v.oid <> o.oid
 ),
 copies AS MATERIALIZED (
-  SELECT DISTINCT c.oid, n.nspname::text AS namespace, n.oid AS nsp, c.relname::text AS name, c.relowner, c.relacl, v.schema
-    FROM views_over v JOIN pg_class c ON c.oid = v.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relnamespace NOT IN (SELECT oid FROM guarded)
+  SELECT DISTINCT v.oid, n.nspname::text AS namespace, n.oid AS nsp, v.name, v.relowner, v.relacl, o.schema
+    FROM views_over o JOIN outside_views v ON v.oid = o.oid JOIN pg_namespace n ON n.oid = v.relnamespace
 ),
 -- Tables share ACLs: each distinct one is exploded once.
 select_grants AS MATERIALIZED (
@@ -143,61 +136,24 @@ powers AS (
 ),
 ${HELD_CTE},
 ${WALK_CTES},
--- D3: every privilege PUBLIC holds on a prod schema or on anything in it (functions: PostgreSQL's default is EXECUTE).
-public_held AS (
-  SELECT s.name AS schema, 'schema' AS kind, a.privilege_type AS privilege, s.name AS object
-    FROM prod s CROSS JOIN LATERAL aclexplode(s.nspacl) a WHERE a.grantee = 0
-  UNION ALL
-  SELECT s.name, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                                WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
-         a.privilege_type, c.relname::text
-    FROM pg_class c JOIN prod s ON s.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a
-   WHERE c.relacl IS NOT NULL AND a.grantee = 0
-  UNION ALL
-  SELECT s.name, 'column', a.privilege_type, c.relname || '.' || att.attname
-    FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid JOIN prod s ON s.oid = c.relnamespace
-    CROSS JOIN LATERAL aclexplode(att.attacl) a
-   WHERE att.attacl IS NOT NULL AND a.grantee = 0
-  UNION ALL
-  SELECT s.name, 'function', a.privilege_type, p.oid::regprocedure::text
-    FROM pg_proc p JOIN prod s ON s.oid = p.pronamespace
-    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-   WHERE a.grantee = 0
-  UNION ALL
-  SELECT s.name, 'type', a.privilege_type, t.typname::text
-    FROM pg_type t JOIN prod s ON s.oid = t.typnamespace CROSS JOIN LATERAL aclexplode(t.typacl) a
-   WHERE t.typacl IS NOT NULL AND a.grantee = 0
-  UNION ALL
-  SELECT s.name, 'future objects', a.privilege_type,
-         'future ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' ELSE 'objects' END
-           || ' created by ' || pg_get_userbyid(d.defaclrole)
-    FROM pg_default_acl d JOIN prod s ON d.defaclnamespace IN (0, s.oid) CROSS JOIN LATERAL aclexplode(d.defaclacl) a
-   WHERE a.grantee = 0 AND has_schema_privilege(d.defaclrole, s.oid, 'CREATE')
-),
-public_grants AS (
-  SELECT schema, kind, privilege,
-         (array_agg(DISTINCT object COLLATE "C" ORDER BY object COLLATE "C"))[1:3] AS objects, count(DISTINCT object COLLATE "C") AS object_count
-    FROM public_held GROUP BY schema, kind, privilege
-),
 provisioner AS (
   SELECT oid FROM pg_roles WHERE rolname = coalesce($4, session_user)
 ),
 ci_role AS (
-  SELECT oid FROM pg_roles WHERE rolname = $6
+  SELECT oid FROM pg_roles WHERE rolname = $5
 )
 SELECT json_build_object(
   'guardedSchemas', coalesce((SELECT json_agg(json_build_object('schema', g.name, 'owner', r.name) ORDER BY g.name COLLATE "C")
                                 FROM guarded g JOIN roles r ON r.oid = g.nspowner), '[]'),
   'paths', ${pathsJson("reached", "guarded")},
-  'publicGrants', coalesce((SELECT json_agg(json_build_object('schema', schema, 'kind', kind, 'privilege', privilege,
-                                                              'objects', objects, 'objectCount', object_count)
-                                            ORDER BY schema COLLATE "C", kind, privilege) FROM public_grants), '[]'),
   'health', json_build_object(
-    'ciBuilder', $6::text,
+    'ciBuilder', $5::text,
     'ciBuilderExists', EXISTS (SELECT 1 FROM ci_role),
     'provisionerCanSetCiBuilder', (SELECT pg_has_role(p.oid, c.oid, CASE WHEN st.version_num >= 160000 THEN 'SET' ELSE 'MEMBER' END)
                                      FROM provisioner p CROSS JOIN ci_role c CROSS JOIN settings st),
-    'ciFunctionOwner', (SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = to_regprocedure($7))
+    -- Matched in the catalog, not with to_regprocedure, which needs USAGE on the function's schema.
+    'ciFunctionOwner', (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                         WHERE format('%s.%s(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) = $6 LIMIT 1)
   )
 ) AS catalog
 `;
@@ -208,12 +164,11 @@ export interface ReadCatalogOptions {
   declaredFunctions?: readonly string[];
   /** The regular expression of schemas that hold restricted data; undefined when the roster restricts no domain. */
   guardedPattern?: string;
-  prodPattern: string;
   ciBuilder: string;
   ciFunction: string;
 }
 
-/** Reads every read path to restricted data, PUBLIC's privileges on prod, and the machinery's health, in one statement. */
+/** Reads every read path to restricted data and the machinery's health, in one statement. */
 export async function readReadCatalog(client: pg.Client, options: ReadCatalogOptions): Promise<ReadCatalog> {
   const rules = options.rules ?? "auto";
   const result = await client.query<{ catalog: ReadCatalog }>(READ_CATALOG_SQL, [
@@ -221,7 +176,6 @@ export async function readReadCatalog(client: pg.Client, options: ReadCatalogOpt
     options.guardedPattern ?? null,
     [...(options.declaredFunctions ?? [])],
     options.provisioner ?? null,
-    options.prodPattern,
     options.ciBuilder,
     options.ciFunction,
   ]);

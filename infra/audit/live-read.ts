@@ -1,6 +1,7 @@
 import type { Boundary } from "../boundary/model";
 import { CI_SCHEMA_PREFIX, PROD_SCHEMA_PREFIX } from "../roster/naming";
-import type { PublicGrant, ReadCatalog, ReadCatalogPath, ReadPower, MachineryHealth } from "./live-read-catalog";
+import type { PublicGrant } from "./live-catalog";
+import type { ReadCatalog, ReadCatalogPath, ReadPower, MachineryHealth } from "./live-read-catalog";
 import type { PathStatus } from "./live";
 
 // "Who can read restricted data?" answered from the live catalog (D5), with PUBLIC's privileges on prod (D3) and the
@@ -88,6 +89,7 @@ const key = (principal: string, schema: string): string => `${principal}\u0000${
 
 export function classifyReads(
   catalog: ReadCatalog,
+  publicGrants: readonly PublicGrant[],
   boundary: Boundary,
   context: { pattern: string | undefined; admins: ReadonlyMap<string, string>; provisioner: string },
 ): LiveReads {
@@ -125,8 +127,8 @@ export function classifyReads(
   });
   const machinery = machineryChecks(catalog.health, context.provisioner);
   const drift = schemas.reduce((n, s) => n + s.readers.filter((r) => r.status === "drift").length, 0) +
-    catalog.publicGrants.length + machinery.filter((c) => !c.ok).length;
-  return { schemas, publicGrants: catalog.publicGrants, machinery, drift };
+    publicGrants.length + machinery.filter((c) => !c.ok).length;
+  return { schemas, publicGrants: [...publicGrants], machinery, drift };
 }
 
 /** The program's own machinery: CI creates its schemas through ci.create_schema, which must run as the provisioner

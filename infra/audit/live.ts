@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Boundary } from "../boundary/model";
 import { declaredWriters } from "./declared";
-import { PROD_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
+import { PROD_SCHEMA_PREFIX } from "../roster/naming";
 import { readCatalog, type Catalog, type CatalogPath, type MembershipRules, type Power } from "./live-catalog";
 import { looksLikePrefixed } from "./lookalike";
 import { classifyReads, guardedPattern, type LiveReads } from "./live-read";
@@ -166,7 +166,7 @@ export function classifyCatalog(catalog: Catalog, readCatalog: ReadCatalog, boun
   });
   const driftPaths = schemas.reduce((n, s) => n + s.writers.filter((w) => w.status === "drift").length, 0);
   const writeDrift = driftPaths + missingSchemas.length + undeclaredSchemas.length + lookalikeSchemas.length;
-  const reads = classifyReads(readCatalog, boundary, { pattern: guardedPattern(boundary), admins, provisioner });
+  const reads = classifyReads(readCatalog, catalog.publicGrants, boundary, { pattern: guardedPattern(boundary), admins, provisioner });
 
   return {
     source: "live",
@@ -200,7 +200,6 @@ export async function auditLive(client: pg.Client, boundary: Boundary, options: 
   const reads = await readReadCatalog(client, {
     ...common,
     ...(pattern === undefined ? {} : { guardedPattern: pattern }),
-    prodPattern: likePrefix(PROD_SCHEMA_PREFIX),
     ciBuilder: boundary.ciSchemas.creator,
     ciFunction: CI_FUNCTION_SIGNATURE,
   });

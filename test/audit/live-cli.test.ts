@@ -47,12 +47,13 @@ describe("audit --live", () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`at postgresql://postgres:***@127.0.0.1:${sandbox.server.port}/analytics`);
     expect(run.stdout).toContain("Admin paths: provisioner (provisioner), postgres (bootstrap superuser).");
-    expect(run.stdout).toContain("No drift: only declared writers and admin paths can write to prod schemas.");
+    expect(run.stdout).toContain("\nLive database analytics: no drift. ");
     expectNoSecret(run);
   });
 
   it("needs no privileges: a developer's login reads the same answer, as JSON", async () => {
     const run = await audit("--live", loginUrl("alice"), "--provisioner", "provisioner", "--json");
+    expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout) as LiveAuditReport;
     expect(report.source).toBe("live");
@@ -108,6 +109,13 @@ describe("audit --live", () => {
     const alone = await audit("--provisioner", "provisioner");
     expect(alone.status).toBe(2);
     expect(alone.stderr).toBe("audit: --provisioner needs --live <url>\n");
+  });
+
+  it("exits 2 when the provisioner it is told of is no role of the server", async () => {
+    const run = await audit("--live", superuserUrl(), "--provisioner", "deployer");
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe('audit --live: the provisioner "deployer" is not a role of the server holding analytics: pass the role that runs pulumi up with --provisioner, or fix postgresql:username in the stack config\n');
   });
 
   it("explains --live in --help", async () => {
