@@ -129,9 +129,9 @@ export function readPowerText(r: Pick<LiveReadPath, "power" | "objects" | "objec
     case "pg_read_all_data":
       return "SELECT on every table (pg_read_all_data)";
     case "object owner":
-      return `owns ${objects("table or view")}`;
+      return `owns ${objects("object")}`;
     case "SELECT":
-      return `SELECT on ${objects("table or view")}`;
+      return `SELECT on ${objects("table")}`;
     case "column SELECT":
       return `SELECT on ${objects("column")}`;
     case "default privilege":

@@ -71,6 +71,12 @@ function renderLiveAudit(audit: LiveAudit | { error: string }): string {
     }
   }
   if (audit.missingSchemas.length > 0) lines.push(`  missing: ${audit.missingSchemas.join(", ")}`);
+  const { reads } = audit;
+  lines.push(`  who can read restricted data: ${reads.schemas.map((s) => s.schema).join(", ") || "no restricted domain"}`);
+  for (const r of reads.schemas.flatMap((s) => s.readers.filter((p) => p.status === "drift").map((p) => ({ s, p }))))
+    lines.push(`    DRIFT    ${r.p.chain.join(" → ")}: ${r.p.power} on ${r.s.schema} (${r.p.latent ?? r.p.because})`);
+  lines.push(`  PUBLIC on prod schemas: ${reads.publicGrants.length === 0 ? "nothing" : reads.publicGrants.map((g) => `${g.privilege} on ${g.kind} in ${g.schema}`).join(", ")}`);
+  for (const check of reads.machinery) lines.push(`  machinery: ${check.ok ? "ok" : "DRIFT"} ${check.check}`);
   lines.push(`  drift: ${audit.drift}`);
   return `${lines.join("\n")}\n`;
 }
