@@ -20,6 +20,8 @@ beforeAll(async () => {
   await server.createDatabase(DATABASE);
   const admin = await server.client();
   await admin.query(`CREATE ROLE ${AUDITOR} LOGIN`);
+  // The audit checks that the provisioner it is told of is a role of the server.
+  await admin.query("CREATE ROLE provisioner");
   await admin.end();
 }, 60_000);
 
