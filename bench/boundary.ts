@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { stringify } from "yaml";
 import { declaredWriters } from "../infra/audit/declared";
 import { accessPaths } from "../infra/boundary/access";
 import { buildBoundary } from "../infra/boundary/build";
@@ -9,8 +8,7 @@ import { renderAudit, auditReport } from "../infra/report/audit";
 import { planReport } from "../infra/report/plan";
 import { renderPlan } from "../infra/report/plan-text";
 import { parseRoster } from "../infra/roster/load";
-import type { Roster } from "../infra/roster/types";
-import { syntheticRoster } from "./rosters";
+import { rosterYaml, syntheticRoster } from "./rosters";
 
 // `npm run bench`: how long a large roster takes and how much memory it needs, each size and phase in a fresh process
 // so one measurement's heap never inflates the next one's peak.
@@ -36,18 +34,6 @@ interface Measurement {
   peakRssMb: number;
   counts: string;
 }
-
-/** The same roster as team.yaml text, developers without `domains` so the default (every readable domain) applies. */
-const rosterYaml = (roster: Roster): string =>
-  stringify({
-    domains: roster.domains.map((d) => ({
-      name: d.name,
-      description: d.description,
-      ...(d.restricted ? { restricted: true, readers: d.readers } : {}),
-    })),
-    developers: roster.developers.map((d) => ({ name: d.name, email: d.email })),
-    service_accounts: roster.serviceAccounts.map((a) => ({ name: a.name, purpose: a.purpose })),
-  });
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);

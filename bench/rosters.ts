@@ -1,3 +1,4 @@
+import { stringify } from "yaml";
 import { snowflakeName } from "../infra/roster/naming";
 import type { Roster } from "../infra/roster/types";
 
@@ -30,3 +31,15 @@ export function syntheticRoster(developerCount: number, domainCount: number): Ro
     ],
   };
 }
+
+/** The same roster as team.yaml text, developers without `domains` so the default (every readable domain) applies. */
+export const rosterYaml = (roster: Roster): string =>
+  stringify({
+    domains: roster.domains.map((d) => ({
+      name: d.name,
+      description: d.description,
+      ...(d.restricted ? { restricted: true, readers: d.readers } : {}),
+    })),
+    developers: roster.developers.map((d) => ({ name: d.name, email: d.email })),
+    service_accounts: roster.serviceAccounts.map((a) => ({ name: a.name, purpose: a.purpose })),
+  });

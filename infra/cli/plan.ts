@@ -8,14 +8,15 @@ import { exitCodeFor, printReport, readRoster, readStackSettings, rosterCommand,
 
 rosterCommand("plan", "Show the access boundary the roster declares: each developer's schemas, who writes and reads each prod schema, the service accounts, totals, the resources `pulumi up` would manage, and the deny rules.")
   .option("--stack-config <path>", "Pulumi stack configuration naming the platforms", "Pulumi.prod.yaml")
-  .action(async (options: CommonOptions & { stackConfig: string }) => {
+  .option("--resources", "also list every resource `pulumi up` would manage: type, name, key inputs, protected/retained (--json always includes them, with every input and option)")
+  .action((options: CommonOptions & { stackConfig: string; resources?: boolean }) => {
     const roster = readRoster(options.roster);
     const settings = readStackSettings(options.stackConfig);
     if (roster === undefined || settings === undefined) return;
     const boundary = buildBoundary(roster);
     const violations = checkBoundary(boundary);
-    const resources = managedResources(declareResources(boundary, settings), options.stackConfig);
-    printReport(options, planReport(boundary, violations, resources, options.roster), renderPlan);
+    const resources = managedResources(declareResources(boundary, settings), options.stackConfig, options.json === true || options.resources === true);
+    printReport(options, planReport(boundary, violations, resources, options.roster), (report) => renderPlan(report, { resources: options.resources === true }));
     process.exitCode = exitCodeFor(violations);
   })
-  .parseAsync();
+  .parse();

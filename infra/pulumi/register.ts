@@ -55,7 +55,7 @@ export function registerResources(resources: readonly DeclaredResource[], opts: 
       ...(r.protect ? { protect: true } : {}),
       ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
-      ...(r.ignoreChanges.length > 0 ? { ignoreChanges: r.ignoreChanges } : {}),
+      ...(r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
     };
     if (r.custom) {
       made.set(keyOf(r), new PROVIDER_CLASSES[r.type as ProviderResourceType](r.name, r.inputs as never, options));

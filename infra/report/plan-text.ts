@@ -1,6 +1,7 @@
 import { alignColumns, count } from "./columns";
 import { renderDenyRules } from "./deny-rules";
 import type { AccessHolder, PlanReport, ProdSchemaPlan } from "./plan";
+import { keyInputs, lifecycle, typeName } from "./resources";
 
 // `plan` for people: the text a reviewer reads in a pull request.
 
@@ -28,7 +29,20 @@ function accessRows(schema: ProdSchemaPlan): string[][] {
   return rows;
 }
 
-export function renderPlan(report: PlanReport): string {
+/** `--resources`: every resource, one line each, in registration order. */
+function resourceLines(report: PlanReport): string[] {
+  const list = report.resources.list ?? [];
+  return [
+    "",
+    `Every resource \`pulumi up\` would manage (${list.length}; --json has every input and option)`,
+    ...alignColumns([
+      ["platform", "type", "name", "lifecycle", "key inputs"],
+      ...list.map((r) => [r.platform, typeName(r.type), r.name, lifecycle(r) || NONE, keyInputs(r) || NONE]),
+    ]),
+  ];
+}
+
+export function renderPlan(report: PlanReport, options: { resources?: boolean } = {}): string {
   const t = report.totals;
   const lines: string[] = [
     `Plan for ${report.roster}: ${count(t.developers, "developer")}, ${count(t.serviceAccounts.all, "service account")}, ${count(t.prodSchemas.all, "prod schema")}`,
@@ -80,6 +94,7 @@ export function renderPlan(report: PlanReport): string {
       ...report.resources.byType.map((r) => [r.platform, r.type, String(r.count)]),
       ...Object.entries(report.resources.totals).map(([platform, total]) => [platform, "total", String(total)]),
     ]),
+    ...(options.resources ? resourceLines(report) : []),
     "",
     ...renderDenyRules(report.denyRules),
   );

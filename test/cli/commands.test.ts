@@ -89,11 +89,25 @@ describe("plan and audit as child processes", () => {
     });
   }
 
-  it("plan --json prints the plan report object", async () => {
+  it("plan --json prints the plan report object, every resource `pulumi up` would manage included", async () => {
     const result = await runCommand("plan", ["--json"]);
     expect(result.status).toBe(0);
-    const resources = managedResources(declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml");
-    expect(JSON.parse(result.stdout)).toEqual(planReport(shipped, checkBoundary(shipped), resources, "team.yaml"));
+    const resources = managedResources(declareResources(shipped, shippedSettings()), "Pulumi.prod.yaml", true);
+    const printed = JSON.parse(result.stdout);
+    expect(printed).toEqual(planReport(shipped, checkBoundary(shipped), resources, "team.yaml"));
+    expect(printed.resources.list).toHaveLength(175);
+    expect(printed.resources.list).toContainEqual(expect.objectContaining({
+      platform: "postgres", type: "postgresql:index/schema:Schema", name: "prod_sales", protect: true, retainOnDelete: true,
+      inputs: { name: "prod_sales", database: "analytics" },
+    }));
+  });
+
+  it("plan --resources lists every resource after the counts, one line each", async () => {
+    const result = await runCommand("plan", ["--resources"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("Every resource `pulumi up` would manage (175; --json has every input and option)");
+    expect(result.stdout).toMatch(/^ {2}postgres {2}postgresql\.Schema +prod_sales +protected, retained +database=analytics name=prod_sales$/m);
+    expect(result.stdout.split("\n").filter((line) => /^ {2}(postgres|snowflake) {2}\S+ +\S+ /.test(line) && !/ total /.test(line))).toHaveLength(175 + 19);
   });
 
   it("audit --json prints the audit report object", async () => {

@@ -15,7 +15,7 @@ export interface Written {
   name: string;
   props: Record<string, unknown>;
   protect?: boolean;
-  dependsOn?: string[];
+  dependsOn?: readonly string[];
 }
 
 export interface Report {

@@ -193,6 +193,20 @@ describe("the resources `pulumi up` would manage, as plan lists them", () => {
     expect(managed.byType).toContainEqual({ platform: "snowflake", type: "snowflake.ServiceUser", count: 2 });
   });
 
+  it("lists each resource with its key inputs and what removing it does to data, for --resources", () => {
+    const listed = managedResources(declareResources(boundary, shippedSettings()), "Pulumi.prod.yaml", true);
+    expect(listed.list).toHaveLength(managed.totals.postgres! + managed.totals.snowflake!);
+    const text = renderPlan(planReport(boundary, [], listed), { resources: true });
+    expect(text).toMatch(/^ {2}postgres {2}postgresql\.Grant +prod_sales\/prod_reader\/schema +— +role=prod_reader privileges=\[USAGE\] objectType=schema schema=prod_sales$/m);
+    expect(text).toMatch(/^ {2}postgres {2}postgresql\.Schema +alice_sales +retained +database=analytics name=alice_sales owner=dev_alice$/m);
+    expect(text).toMatch(/^ {2}snowflake {2}snowflake\.Schema +prod_sales +protected, retained +database=ANALYTICS name=PROD_SALES withManagedAccess=true$/m);
+    expect(text).toMatch(/^ {2}snowflake {2}snowflake\.GrantOwnership +alice_sales +— +accountRoleName="DEV_ALICE" on=\{objectType=SCHEMA objectName="ANALYTICS"\."ALICE_SALES"\}$/m);
+    // Function bodies and key material stay out of the one-line view; --json has them.
+    expect(text).not.toContain("BEGIN");
+    expect(text).not.toContain("MIIB");
+    expect(renderPlan(planReport(boundary, [], listed))).not.toContain("Every resource");
+  });
+
   it("prints them in their own section", () => {
     const text = renderPlan(planReport(boundary, [], managed));
     expect(text).toMatch(/Resources `pulumi up` would manage \(Pulumi.prod.yaml\)\n\s+platform\s+type\s+count\n/);

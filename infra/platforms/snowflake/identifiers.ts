@@ -2,7 +2,8 @@
 // stripped, case kept. The provider quotes every part when it writes SQL, so it never upper-cases anything itself.
 
 /** A name the provider takes literally: every part double-quoted, so dots (CAROL.DIAZ@ACME.EXAMPLE) stay inside one part. */
-export const quoted = (...parts: string[]): string => parts.map((part) => `"${part.replaceAll('"', '""')}"`).join(".");
+export const quoted = (...parts: string[]): string => parts.map(quotePart).join(".");
+const quotePart = (part: string): string => `"${part.includes('"') ? part.replaceAll('"', '""') : part}"`;
 
 /** The parts of a dotted identifier, quoted or not, as the provider splits it (a CSV reader with "." as separator). */
 export function identifierParts(identifier: string): string[] {

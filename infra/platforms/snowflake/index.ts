@@ -62,9 +62,16 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
       comment: comment(ROLE_PURPOSE[role.kind](role)),
     }, child));
   }
+  // One reference per role, made once: a developer's role is named by every one of their schemas.
+  const references = new Map<RoleName, Named>();
   const roleRef: RoleReference = (role) => {
-    const made = roles.get(role);
-    return { name: quoted(snowflakeName(role)), dependsOn: made ? [made] : [] };
+    let named = references.get(role);
+    if (named === undefined) {
+      const made = roles.get(role);
+      named = { name: quoted(snowflakeName(role)), dependsOn: made ? [made] : [] };
+      references.set(role, named);
+    }
+    return named;
   };
 
   // Makes adminRole holders writers everywhere these roles write: an admin path, which the audit shows as such.
@@ -241,15 +248,16 @@ function prodSchema(list: ResourceList, access: DeclaredResource, args: SchemaAc
 /** A schema's owner (handed over after creation: Snowflake cannot create a schema with one) and its grants. */
 function declareSchemaAccess(list: ResourceList, parent: DeclaredResource, made: DeclaredResource, args: SchemaAccess): void {
   const { schema, grants, database, roleRef, ownerRollUp } = args;
-  const inSchema = quoted(database, snowflakeName(schema.name));
+  const inSchema = quoted(database, made.inputs.name as string);
   if (schema.owner !== null) {
+    const owner = roleRef(schema.owner);
     // Deleting this hands the schema back to the provisioner, so replace delete-first or the new owner would lose it.
     // It waits for the owner's roll-up: Snowflake transfers ownership only to a role the provisioner's session holds.
     list.resource(SF.grantOwnership, schema.name, {
-      accountRoleName: roleRef(schema.owner).name,
+      accountRoleName: owner.name,
       outboundPrivileges: "COPY",
       on: { objectType: "SCHEMA", objectName: inSchema },
-    }, { parent, deleteBeforeReplace: true, dependsOn: [made, ...waitFor(roleRef(schema.owner)), ...(ownerRollUp ? [ownerRollUp] : [])] });
+    }, { parent, deleteBeforeReplace: true, dependsOn: ownerRollUp ? [made, ...owner.dependsOn, ownerRollUp] : [made, ...owner.dependsOn] });
   }
   for (const grant of grants) {
     const prefix = `${schema.name}/${grant.role}`;
