@@ -197,8 +197,8 @@ describe("the resources `pulumi up` would manage, as plan lists them", () => {
     const listed = managedResources(declareResources(boundary, shippedSettings()), "Pulumi.prod.yaml", true);
     expect(listed.list).toHaveLength(managed.totals.postgres! + managed.totals.snowflake!);
     const text = renderPlan(planReport(boundary, [], listed), { resources: true });
-    expect(text).toMatch(/^ {2}postgres {2}postgresql\.Grant +prod_sales\/prod_reader\/schema +— +role=prod_reader privileges=\[USAGE\] objectType=schema schema=prod_sales$/m);
-    expect(text).toMatch(/^ {2}postgres {2}postgresql\.Schema +alice_sales +retained +database=analytics name=alice_sales owner=dev_alice$/m);
+    expect(text).toMatch(/^ {2}postgres +postgresql\.Grant +prod_sales\/prod_reader\/schema +— +role=prod_reader privileges=\[USAGE\] objectType=schema schema=prod_sales$/m);
+    expect(text).toMatch(/^ {2}postgres +postgresql\.Schema +alice_sales +retained +database=analytics name=alice_sales owner=dev_alice$/m);
     expect(text).toMatch(/^ {2}snowflake {2}snowflake\.Schema +prod_sales +protected, retained +database=ANALYTICS name=PROD_SALES withManagedAccess=true$/m);
     expect(text).toMatch(/^ {2}snowflake {2}snowflake\.GrantOwnership +alice_sales +— +accountRoleName="DEV_ALICE" on=\{objectType=SCHEMA objectName="ANALYTICS"\."ALICE_SALES"\}$/m);
     // Function bodies and key material stay out of the one-line view; --json has them.
