@@ -6,6 +6,7 @@ import { FileAtRevisionError, labelAt, RevisionError, rosterAtRevision, stackSet
 import { renderDiffMarkdown } from "../diff/markdown";
 import { permissionDiff } from "../diff/permissions";
 import { diffReport } from "../diff/report";
+import { resourceChange } from "../diff/resources";
 import { formatProblem } from "../roster/problems";
 import type { Roster } from "../roster/types";
 import { StackSettingsError, type StackSettings } from "../stack";
@@ -69,9 +70,11 @@ rosterCommand("diff", "Show what a change to team.yaml (and Pulumi.prod.yaml) do
 
     const after = buildBoundary(roster);
     const violations = checkBoundary(after);
-    const diff = permissionDiff(base.roster && buildBoundary(base.roster), after, { before: base.settings, after: settings });
+    const before = base.roster && buildBoundary(base.roster);
+    const diff = permissionDiff(before, after, { before: base.settings, after: settings });
+    const resources = resourceChange({ boundary: before, settings: base.settings }, { boundary: after, settings });
     const compared = { base: options.base, roster: options.roster, baseRoster: labelAt(options.base, options.roster), stackConfig };
-    printReport(options, diffReport(diff, compared, violations), renderDiffMarkdown);
+    printReport(options, diffReport(diff, compared, violations, resources), renderDiffMarkdown);
     const prodWriteGate = options.failOnProdWrite === true && diff.prodWrite.length > 0;
     process.exitCode = prodWriteGate ? ExitCode.violation : exitCodeFor(violations);
   })

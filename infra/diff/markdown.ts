@@ -172,6 +172,28 @@ function rosterLines(report: DiffReport): string[] {
   return ["### People, service accounts and schemas", "", ...(lines.length > 0 ? lines : ["No change."])];
 }
 
+/** The change at the resource level, under the permission change: what `pulumi up` would create, update and delete. */
+export function resourceLines(report: DiffReport): string[] {
+  const r = report.resources;
+  if (r === undefined) return [];
+  const heading = "### Resources `pulumi up` would change";
+  if (r.creates + r.updates + r.deletes === 0) return [heading, "", "No resource changes."];
+  const kept = [
+    r.retained > 0 ? `${r.retained} retained: Pulumi forgets ${r.retained === 1 ? "it" : "them"}, the data stays` : "",
+    r.protected > 0 ? `${r.protected} protected: \`pulumi up\` stops at ${r.protected === 1 ? "it" : "them"} until unprotected on purpose` : "",
+  ].filter(Boolean);
+  const counts = (c: { creates: number; updates: number; deletes: number }) =>
+    [c.creates > 0 ? `creates ${c.creates}` : "", c.updates > 0 ? `updates ${c.updates}` : "", c.deletes > 0 ? `deletes ${c.deletes}` : ""].filter(Boolean).join(", ");
+  const total = counts(r).replace(/^(\w+) (\d+)/, (_, verb: string, n: string) => `${verb[0]!.toUpperCase()}${verb.slice(1)} ${count(Number(n), "resource")}`);
+  return [
+    heading,
+    "",
+    `${total}${kept.length > 0 ? ` (of the deletes, ${kept.join("; ")})` : ""}; ${count(r.unchanged, "resource")} unchanged.`,
+    "",
+    ...r.byType.map((t) => `- ${PLATFORM_NAME[t.platform]} \`${t.type}\`: ${counts(t)}`),
+  ];
+}
+
 /** The one-line summary: every non-zero count, prod write first. */
 export function summaryLine(summary: DiffSummary): string {
   const parts = [
@@ -203,8 +225,9 @@ export function renderDiffMarkdown(report: DiffReport): string {
   const deny = renderDenyRules(report.denyRules);
   const denyLines = report.denyRules.holds ? [`${deny[0]} on the new roster.`] : ["🚨 **The new roster breaks the deny rules:**", "", "```", ...deny, "```"];
   const header = `## Permission changes against \`${report.base}\``;
+  const resources = resourceLines(report);
   if (!report.changed)
-    return `${[header, "", `No permission changes: ${report.roster} and ${report.stackConfig} grant the same access as on \`${report.base}\`.`, "", ...denyLines].join("\n")}\n`;
+    return `${[header, "", `No permission changes: ${report.roster} and ${report.stackConfig} grant the same access as on \`${report.base}\`.`, "", ...(resources.length > 0 ? [...resources, ""] : []), ...denyLines].join("\n")}\n`;
   return `${[
     header,
     "",
@@ -215,6 +238,7 @@ export function renderDiffMarkdown(report: DiffReport): string {
     "",
     ...rosterLines(report),
     "",
+    ...(resources.length > 0 ? [...resources, ""] : []),
     summaryLine(report.summary),
     "",
     ...denyLines,

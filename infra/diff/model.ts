@@ -2,6 +2,7 @@ import type { AccessPath } from "../boundary/access";
 import type { RoleName, SchemaName } from "../boundary/model";
 import type { DenyRuleResult } from "../report/deny-rules";
 import type { Platform } from "../stack";
+import type { ResourceDiff } from "./resources";
 
 // The permission change between two boundaries, grouped by risk. This object is also `diff --json`.
 
@@ -123,4 +124,6 @@ export interface DiffReport extends PermissionDiff {
   baseRoster: string;
   stackConfig: string;
   denyRules: DenyRuleResult;
+  /** What `pulumi up` would create, update and delete, by resource type. */
+  resources?: ResourceDiff;
 }

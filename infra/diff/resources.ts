@@ -1,7 +1,9 @@
-import { keyOf, type DeclaredResource } from "../platforms/resources";
+import type { Boundary } from "../boundary/model";
+import { declareResources } from "../platforms/declare";
 import { platformOf } from "../platforms/kinds";
+import { keyOf, type DeclaredResource } from "../platforms/resources";
 import { typeName } from "../report/resources";
-import type { Platform } from "../stack";
+import type { Platform, StackSettings } from "../stack";
 
 // The change at the resource level: what `pulumi up` would create, update and delete going from one declared list to
 // the other. It compares declared inputs and options, as the engine's diff starts; the provider may still turn an
@@ -58,4 +60,16 @@ export function resourceDiff(before: readonly DeclaredResource[], after: readonl
   }
   diff.byType = [...byType.values()].sort((a, b) => a.platform.localeCompare(b.platform) || a.type.localeCompare(b.type));
   return diff;
+}
+
+/**
+ * The resource change from the base to the working tree, both declared by this revision's program. A side without a
+ * roster or a stack configuration had nothing deployed from it.
+ */
+export function resourceChange(
+  before: { boundary?: Boundary | undefined; settings?: StackSettings | undefined },
+  after: { boundary: Boundary; settings: StackSettings },
+): ResourceDiff {
+  const was = before.boundary && before.settings ? declareResources(before.boundary, before.settings) : [];
+  return resourceDiff(was, declareResources(after.boundary, after.settings));
 }

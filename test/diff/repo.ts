@@ -10,6 +10,7 @@ import { renderDiffMarkdown } from "../../infra/diff/markdown";
 import type { DiffReport } from "../../infra/diff/model";
 import { permissionDiff } from "../../infra/diff/permissions";
 import { diffReport } from "../../infra/diff/report";
+import { resourceChange } from "../../infra/diff/resources";
 import { loadRoster } from "../../infra/roster/load";
 import { formatProblem } from "../../infra/roster/problems";
 import { loadStackSettings } from "../../infra/stack";
@@ -121,10 +122,10 @@ export function diffInRepo(repo: TempRepo, base: string, roster = "team.yaml"): 
   const before = rosterAtRevision(base, rosterFile);
   if (before?.problems) throw new Error(before.problems.map(formatProblem).join("\n"));
   const after = buildBoundary(loadRoster(rosterFile));
-  const diff = permissionDiff(before && buildBoundary(before.roster), after, {
-    before: stackSettingsAtRevision(base, stackFile),
-    after: loadStackSettings(stackFile),
-  });
-  const report = diffReport(diff, { base, roster: rosterFile, baseRoster: labelAt(base, rosterFile), stackConfig: stackFile }, checkBoundary(after));
+  const settings = { before: stackSettingsAtRevision(base, stackFile), after: loadStackSettings(stackFile) };
+  const was = before && buildBoundary(before.roster);
+  const diff = permissionDiff(was, after, settings);
+  const resources = resourceChange({ boundary: was, settings: settings.before }, { boundary: after, settings: settings.after });
+  const report = diffReport(diff, { base, roster: rosterFile, baseRoster: labelAt(base, rosterFile), stackConfig: stackFile }, checkBoundary(after), resources);
   return { report, markdown: renderDiffMarkdown(report) };
 }
