@@ -226,8 +226,11 @@ export function renderDiffMarkdown(report: DiffReport): string {
   const denyLines = report.denyRules.holds ? [`${deny[0]} on the new roster.`] : ["🚨 **The new roster breaks the deny rules:**", "", "```", ...deny, "```"];
   const header = `## Permission changes against \`${report.base}\``;
   const resources = resourceLines(report);
-  if (!report.changed)
-    return `${[header, "", `No permission changes: ${report.roster} and ${report.stackConfig} grant the same access as on \`${report.base}\`.`, "", ...(resources.length > 0 ? [...resources, ""] : []), ...denyLines].join("\n")}\n`;
+  if (!report.changed) {
+    // A setting that changes resources but no access (a statement timeout) still shows its resource change.
+    const moved = report.resources !== undefined && report.resources.creates + report.resources.updates + report.resources.deletes > 0;
+    return `${[header, "", `No permission changes: ${report.roster} and ${report.stackConfig} grant the same access as on \`${report.base}\`.`, "", ...(moved ? [...resources, ""] : []), ...denyLines].join("\n")}\n`;
+  }
   return `${[
     header,
     "",

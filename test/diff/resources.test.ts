@@ -92,4 +92,14 @@ describe("the resources a roster change creates, updates and deletes", () => {
       { base: "main", roster: "team.yaml", baseRoster: "main:team.yaml", stackConfig: "Pulumi.prod.yaml" }, checkBoundary(after), left);
     expect(resourceLines(report)[2]).toBe(`Deletes ${left.deletes} resources (of the deletes, 2 retained: Pulumi forgets them, the data stays); ${left.unchanged} resources unchanged.`);
   });
+
+  it("shows a resource change even when nobody's access changes, and stays silent when nothing changes", () => {
+    const slower = { ...settings, postgres: { ...settings.postgres, developerStatementTimeoutMs: 600_000 } };
+    const compared = { base: "main", roster: "team.yaml", baseRoster: "main:team.yaml", stackConfig: "Pulumi.prod.yaml" };
+    const render = (afterSettings: typeof settings) => renderDiffMarkdown(diffReport(
+      permissionDiff(buildBoundary(roster), buildBoundary(roster), { before: settings, after: afterSettings }), compared, [], change(roster, afterSettings)));
+    expect(render(slower)).toContain("No permission changes");
+    expect(render(slower)).toContain(`Updates ${roster.developers.length} resources; 170 resources unchanged.`);
+    expect(render(settings)).not.toContain("### Resources");
+  });
 });
