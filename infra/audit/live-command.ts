@@ -28,7 +28,7 @@ The password is never printed; prefer PGPASSWORD (or ~/.pgpass) to a password in
 /** Adds --live and --provisioner to the audit command. */
 export const withLiveAudit = (command: Command): Command =>
   command
-    .option("--live <url>", "audit a live PostgreSQL database instead: postgres://user@host:5432/database")
+    .option("--live <url>", "audit a live database instead: postgres://user@host:5432/database, or snowflake")
     .option("--provisioner <role>", "with --live: the role that runs pulumi up, an admin path (default: postgresql:username in --stack-config)")
     .option("--stack-config <path>", "with --live: the stack configuration naming the provisioner", "Pulumi.prod.yaml")
     .addHelpText("after", LIVE_HELP);
