@@ -120,8 +120,13 @@ export function projectConfig<T>(config: Record<string, T>): Record<string, T> {
   );
 }
 
+/** A Pulumi.<stack>.yaml file's whole `config:` block, provider keys included. */
+export function readStackConfig(file: string): Record<string, unknown> {
+  const document = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return document?.config ?? {};
+}
+
 /** Settings from a Pulumi.<stack>.yaml file, for commands that run without Pulumi. */
 export function loadStackSettings(file: string): StackSettings {
-  const document = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  return stackSettingsFromConfig(document?.config ?? {}, basename(file));
+  return stackSettingsFromConfig(readStackConfig(file), basename(file));
 }

@@ -63,9 +63,11 @@ SELECT now() AS now,
                 FILTER (WHERE n.oid IS NOT NULL), '[]') AS schemas
   FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname LIKE $1`;
 
-function judge(row: CiRow, now: Date, olderThanSeconds: number, run?: string): CiSchemaVerdict {
+/** What cleanup does to one ci_ schema and why; `creator` is ci_builder as the platform names it (CI_BUILDER on Snowflake). */
+export function judgeCiSchema(row: CiRow, now: Date, olderThanSeconds: number, options: { run?: string; creator?: string } = {}): CiSchemaVerdict {
+  const { run, creator = CI_BUILDER } = options;
   const base = { schema: row.schema, owner: row.owner, createdAt: null, ageSeconds: null };
-  if (row.owner !== CI_BUILDER) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${CI_BUILDER}` };
+  if (row.owner !== creator) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${creator}` };
   const created = parseCreatedMarker(row.comment);
   if (created === "none") return { ...base, action: "skip", reason: `no creation marker (${CREATED_MARKER}...) in its comment: age unknown` };
   if (created === "unreadable") return { ...base, action: "skip", reason: "its creation marker is not a UTC ISO time: age unknown" };
@@ -90,7 +92,7 @@ export async function planCleanup(client: pg.Client, olderThanSeconds: number, o
   const listed = only === undefined ? schemas : schemas.filter((row) => only.names.includes(row.schema));
   return {
     dryRun: true, ...(only === undefined ? {} : { run: only.run }), olderThanSeconds, now: now.toISOString(),
-    schemas: listed.map((row) => judge(row, now, olderThanSeconds, only?.run)),
+    schemas: listed.map((row) => judgeCiSchema(row, now, olderThanSeconds, only === undefined ? {} : { run: only.run })),
   };
 }
 

@@ -1,9 +1,12 @@
 import { connectLive, maskConnectionString, safeMessage } from "../audit/connection";
 import { cleanupCiSchemas, cleanupFailed, formatAge, parseAge, type CiSchemaVerdict, type CleanupResult, type RunSchemas } from "../ci/cleanup";
+import { connectSnowflake, snowflakeTarget } from "../audit/snowflake/session";
 import { ciSchemaNameFor } from "../ci/schema";
-import { CI_BUILDER } from "../roster/naming";
+import { cleanupSnowflakeCiSchemas } from "../ci/snowflake-cleanup";
+import { CI_BUILDER, snowflakeName } from "../roster/naming";
 import { alignColumns, count } from "../report/columns";
-import { ExitCode, printFailure, readRoster, scriptCommand } from "./command";
+import { readStackConfig } from "../stack";
+import { ExitCode, printFailure, readRoster, readStackSettings, scriptCommand } from "./command";
 
 // `npm run cleanup-ci -- --live URL --older-than 24h [--dry-run] [--json]`: drops stale CI schemas, asks nothing.
 // `--run RUN` instead drops one run's schemas, the last step of a CI job.
@@ -13,6 +16,7 @@ interface CleanupOptions {
   olderThan?: string;
   run?: string;
   roster: string;
+  stackConfig: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -24,6 +28,11 @@ readable marker is listed with the reason and left alone: PostgreSQL keeps no cr
 With --run RUN instead of --older-than: drops ci_<RUN>_<domain> for the roster's domains, whatever their age (the last
 step of a CI job), on the same conditions.
 Each drop is DROP SCHEMA ... CASCADE in its own transaction. The password is never printed.
+
+With --live snowflake (and --older-than): the same on the Snowflake database of --stack-config, CI_BUILDER's CI_
+schemas as CREATE_CI_SCHEMA marks them; each is looked up again just before its DROP SCHEMA ... RESTRICT (Snowflake
+DDL cannot share a transaction with the check). Connects as for audit --live snowflake: SNOWFLAKE_PRIVATE_KEY or
+SNOWFLAKE_PRIVATE_KEY_PATH, never printed; run it as a user whose role is CI_BUILDER.
 
 Exit codes:
   0  ok: every stale schema was dropped (or, with --dry-run, listed)
@@ -68,6 +77,12 @@ async function run(options: CleanupOptions): Promise<void> {
     process.exitCode = ExitCode.invalidInput;
     return;
   }
+  if (options.live === "snowflake") {
+    if (only === undefined) return runOnSnowflake(options, olderThanSeconds);
+    process.stderr.write("cleanup-ci: --run is for PostgreSQL; on Snowflake use --older-than\n");
+    process.exitCode = ExitCode.invalidInput;
+    return;
+  }
   const target = maskConnectionString(options.live);
   let client;
   try {
@@ -89,8 +104,34 @@ async function run(options: CleanupOptions): Promise<void> {
   }
 }
 
+async function runOnSnowflake(options: CleanupOptions, olderThanSeconds: number): Promise<void> {
+  const settings = readStackSettings(options.stackConfig);
+  if (settings === undefined) return;
+  const database = snowflakeName(settings.database);
+  const target = `Snowflake database ${database}`;
+  let session;
+  try {
+    session = await connectSnowflake(snowflakeTarget(process.env, readStackConfig(options.stackConfig)), process.env, "warehouse-access-cleanup-ci");
+  } catch (error) {
+    process.stderr.write(`cleanup-ci: ${(error as Error).message}\n`);
+    process.exitCode = ExitCode.invalidInput;
+    return;
+  }
+  try {
+    const result = await cleanupSnowflakeCiSchemas(session, database, { olderThanSeconds, dryRun: options.dryRun === true });
+    process.stdout.write(options.json ? `${JSON.stringify({ target, ...result }, null, 2)}\n` : render(result, target));
+    process.exitCode = cleanupFailed(result) ? ExitCode.violation : ExitCode.ok;
+  } catch (error) {
+    process.stderr.write(`cleanup-ci: reading ${target}: ${(error as Error).message}\n`);
+    process.exitCode = ExitCode.invalidInput;
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
+
 scriptCommand("cleanup-ci", "Drop stale CI schemas (ci_<run>_<domain>, owned by ci_builder, older than a threshold). For CI: asks nothing.", HELP)
-  .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL)")
+  .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL), or snowflake")
+  .option("--stack-config <path>", "with --live snowflake: the stack configuration naming the account and database", "Pulumi.prod.yaml")
   .option("--older-than <age>", "drop schemas created longer ago than this: 90m, 24h, 2d, 1w")
   .option("--run <run>", "instead: drop this CI run's schemas (ci_<run>_<domain>), whatever their age")
   .option("--roster <path>", "team roster whose domains --run covers", "team.yaml")

@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import type { Boundary } from "../../boundary/model";
 import type { Violation } from "../../boundary/rules";
 import { ExitCode, printReport, readStackSettings, type CommonOptions } from "../../cli/command";
 import { snowflakeName } from "../../roster/naming";
+import { readStackConfig } from "../../stack";
 import { auditSnowflakeLive } from "./audit";
 import { snowflakeLiveAuditReport, renderSnowflakeLiveAudit } from "./report";
 import { connectSnowflake, SnowflakeConnectionError, snowflakeTarget, type SnowflakeSession } from "./session";
@@ -28,11 +27,6 @@ export type SessionFactory = (config: Record<string, unknown>) => Promise<Snowfl
 const connectFromEnvironment: SessionFactory = (config) =>
   connectSnowflake(snowflakeTarget(process.env, config), process.env, "warehouse-access-audit");
 
-function stackConfig(path: string): Record<string, unknown> {
-  const document = parseYaml(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
-  return document?.config ?? {};
-}
-
 /** Reads the account, prints the report and sets the exit code (1 on drift); never throws, never prints a key. */
 export async function runSnowflakeLiveAudit(
   options: SnowflakeLiveOptions,
@@ -47,7 +41,7 @@ export async function runSnowflakeLiveAudit(
     process.exitCode = ExitCode.invalidInput;
     return;
   }
-  const config = stackConfig(options.stackConfig);
+  const config = readStackConfig(options.stackConfig);
   // Never the role the audit connects as: an auditor holding an undeclared write would label its own drift "admin".
   const provisionerRole = options.provisioner ?? (typeof config["snowflake:role"] === "string" ? config["snowflake:role"] : undefined);
   if (provisionerRole === undefined) {

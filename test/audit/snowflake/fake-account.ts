@@ -101,6 +101,12 @@ export class FakeSnowflakeAccount {
   users: UserRow[] = [];
   /** Every statement received, in order. */
   readonly statements: string[] = [];
+  /** The account's clock (SYSDATE()). */
+  now = new Date();
+  /** Schemas dropped, in order. */
+  readonly dropped: string[] = [];
+  /** A schema DROP ... RESTRICT leaves (as Snowflake does when foreign keys elsewhere reference its tables). */
+  dropRefusal?: (schema: SchemaRow) => boolean;
   /** Rewrites a result before it is returned: how tests make Snowflake answer in a shape the audit must refuse. */
   reshape?: (sqlText: string, result: FakeResult) => FakeResult;
 
@@ -203,9 +209,10 @@ export class FakeSnowflakeAccount {
     const live = this.grants.filter((g) => !g.deleted);
     const db = this.database;
     let m: RegExpExecArray | null;
-    if ((m = /^SHOW SCHEMAS LIKE 'PROD%' IN DATABASE "([^"]+)"$/.exec(sqlText))) {
-      // LIKE in SHOW is case-insensitive (docs "SHOW SCHEMAS", LIKE).
-      const rows = this.schemas.filter((s) => s.database === m![1] && s.name.toUpperCase().startsWith("PROD")).map((s) => ({
+    if ((m = /^SHOW SCHEMAS LIKE '([^']*)' IN DATABASE "([^"]+)"$/.exec(sqlText))) {
+      // LIKE in SHOW is case-insensitive, % any run and _ any one character (docs "SHOW SCHEMAS", LIKE).
+      const like = new RegExp(`^${m[1]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("%", ".*").replaceAll("_", ".")}$`, "i");
+      const rows = this.schemas.filter((s) => s.database === m![2] && like.test(s.name)).map((s) => ({
         created_on: CREATED_ON, name: s.name, is_default: "N", is_current: "N", database_name: s.database, owner: s.owner,
         comment: s.comment ?? "", options: [s.transient ? "TRANSIENT" : "", s.managedAccess ? "MANAGED ACCESS" : ""].filter(Boolean).join(", "),
         retention_time: "1", owner_role_type: s.ownerRoleType ?? "ROLE", budget: null,
@@ -264,6 +271,16 @@ export class FakeSnowflakeAccount {
         OBJECT_COUNT: gs.length, SOME_NAMES: gs.map((g) => g.name).sort().slice(0, 3),
       }));
       return { columns: [...text("PRIVILEGE", "GRANTED_ON", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME"), { name: "OBJECT_COUNT", type: "fixed" }, { name: "SOME_NAMES", type: "array" }], rows };
+    }
+    if (sqlText === `SELECT TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS NOW`)
+      return { columns: text("NOW"), rows: [{ NOW: this.now.toISOString().replace(/\.\d{3}Z$/, "Z") }] };
+    if ((m = /^DROP SCHEMA "([^"]+)"\."([^"]+)" RESTRICT$/.exec(sqlText))) {
+      const schema = this.schemas.find((s) => s.database === m![1] && s.name === m![2]);
+      if (schema === undefined) throw new Error(`SQL compilation error:\nSchema '${m[1]}.${m[2]}' does not exist or not authorized.`);
+      if (this.dropRefusal?.(schema)) return { columns: text("status"), rows: [{ status: `Cannot drop schema '${schema.name}', as it is referenced by foreign keys.` }] };
+      this.schemas = this.schemas.filter((s) => s !== schema);
+      this.dropped.push(schema.name);
+      return { columns: text("status"), rows: [{ status: `${schema.name} successfully dropped.` }] };
     }
     throw new Error(`SQL compilation error: the fake account does not know this statement:\n${sqlText}`);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { connectSnowflake, redactKey, snowflakeTarget } from "../../../infra/audit/snowflake/session";
+import { runCommand } from "../../support/commands";
 
 // Where the audit connects and with what key: the provider's variables first, the stack's keys second; the key never shows.
 
@@ -30,5 +31,14 @@ describe("the key pair", () => {
     expect(masked).not.toContain(line);
     expect(masked).not.toContain("hunter22");
     expect(masked).toContain("***");
+  });
+});
+
+describe("npm run audit -- --live snowflake", () => {
+  it("exits 2 with one line when the key pair is missing", async () => {
+    const run = await runCommand("audit", ["--live", "snowflake"], { env: { SNOWFLAKE_PRIVATE_KEY: "", SNOWFLAKE_PRIVATE_KEY_PATH: "" } });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe("audit --live snowflake: no private key: set SNOWFLAKE_PRIVATE_KEY (PEM) or SNOWFLAKE_PRIVATE_KEY_PATH, and SNOWFLAKE_PRIVATE_KEY_PASSPHRASE if it is encrypted\n");
   });
 });
