@@ -112,6 +112,33 @@ export function stackSettingsFromConfig(config: Record<string, unknown>, source:
     : settings;
 }
 
+/**
+ * Settings a real `pulumi up` can deploy with: stackSettingsFromConfig's, and the Snowflake provider keys the program
+ * depends on. (The diff reads past revisions with stackSettingsFromConfig alone, so an older config still compares.)
+ */
+export function deployableStackSettings(config: Record<string, unknown>, source: string): StackSettings {
+  const settings = stackSettingsFromConfig(config, source);
+  if (settings.snowflake === undefined || !settings.platforms.includes("snowflake")) return settings;
+  const problems: { key: string; message: string }[] = [];
+  const role = config["snowflake:role"];
+  // What `pulumi up` creates is owned by the session's role, and a deleted GrantOwnership hands ownership back to
+  // CURRENT_ROLE() (v1.2.1 pkg/resources/grant_ownership.go DeleteGrantOwnership): roll-ups must go to that same role.
+  if (typeof role !== "string" || role === "")
+    problems.push({ key: "snowflake:role", message: `is not set; the stack runs as the provisioner's role and rolls the roles it creates up to it. Set snowflake:role: ${settings.snowflake.adminRole}` });
+  else if (role !== settings.snowflake.adminRole)
+    problems.push({
+      key: "snowflake:role",
+      message: `is "${role}", but ${PROJECT}:snowflake.adminRole is "${settings.snowflake.adminRole}"; objects the stack creates are owned by snowflake:role, and CREATE_CI_SCHEMA and ownership hand-backs work only when the roles roll up to that role. Set adminRole: ${role}`,
+    });
+  // The service users' policy attachment reads SNOWFLAKE.INFORMATION_SCHEMA.POLICY_REFERENCES, which needs a warehouse
+  // (v1.2.1 pkg/resources/user_authentication_policy_attachment.go ReadUserAuthenticationPolicyAttachment).
+  const warehouse = config["snowflake:warehouse"];
+  if (typeof warehouse !== "string" || warehouse === "")
+    problems.push({ key: "snowflake:warehouse", message: "is not set; the provider reads authentication-policy attachments through INFORMATION_SCHEMA.POLICY_REFERENCES, which needs a running warehouse. Set snowflake:warehouse to one the provisioner's role may use, e.g. PROVISIONER_WH" });
+  if (problems.length > 0) throw new StackSettingsError(source, problems);
+  return settings;
+}
+
 /** The project's keys of a Pulumi.<stack>.yaml `config:` block, prefix removed; provider keys are not ours. */
 export function projectConfig<T>(config: Record<string, T>): Record<string, T> {
   const prefix = `${PROJECT}:`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { stackSettingsFromConfig } from "../infra/stack";
+import { deployableStackSettings, readStackConfig, stackSettingsFromConfig } from "../infra/stack";
+import { REPO_ROOT } from "./support/shipped";
 
 // The stack config says where, never who: settings that would widen who writes prod are refused before anything runs.
 
@@ -43,5 +44,36 @@ describe("stack settings", () => {
     ["a provider with no database", { ...shipped, "postgresql:database": undefined }, "postgresql:database: is not set"],
   ])("refuses %s", (_, config, message) => {
     expect(() => stackSettingsFromConfig(config, "Pulumi.prod.yaml")).toThrow(message);
+  });
+});
+
+describe("stack settings a real pulumi up deploys with", () => {
+  const deployable = {
+    ...shipped,
+    "warehouse-access:snowflake": { ...shipped["warehouse-access:snowflake"], adminRole: "WAREHOUSE_PROVISIONER" },
+    "snowflake:role": "WAREHOUSE_PROVISIONER",
+    "snowflake:warehouse": "PROVISIONER_WH",
+  };
+
+  it("accepts a provisioner role that is also the admin role, with a warehouse", () => {
+    expect(deployableStackSettings(deployable, "Pulumi.prod.yaml").snowflake?.adminRole).toBe("WAREHOUSE_PROVISIONER");
+  });
+
+  it("accepts the shipped Pulumi.prod.yaml", () => {
+    expect(() => deployableStackSettings(readStackConfig(`${REPO_ROOT}/Pulumi.prod.yaml`), "Pulumi.prod.yaml")).not.toThrow();
+  });
+
+  it.each([
+    ["an admin role other than the provider's role", { ...deployable, "snowflake:role": "SYSADMIN" },
+      'Pulumi.prod.yaml: snowflake:role: is "SYSADMIN", but warehouse-access:snowflake.adminRole is "WAREHOUSE_PROVISIONER"; objects the stack creates are owned by snowflake:role, and CREATE_CI_SCHEMA and ownership hand-backs work only when the roles roll up to that role. Set adminRole: SYSADMIN'],
+    ["no provider role", { ...deployable, "snowflake:role": undefined }, "Pulumi.prod.yaml: snowflake:role: is not set"],
+    ["no provider warehouse", { ...deployable, "snowflake:warehouse": undefined }, "Pulumi.prod.yaml: snowflake:warehouse: is not set; the provider reads authentication-policy attachments through INFORMATION_SCHEMA.POLICY_REFERENCES"],
+  ])("refuses %s", (_, config, message) => {
+    expect(() => deployableStackSettings(config, "Pulumi.prod.yaml")).toThrow(message);
+  });
+
+  it("leaves PostgreSQL-only stacks and past revisions (stackSettingsFromConfig) to the checks they had", () => {
+    expect(() => deployableStackSettings({ ...shipped, "warehouse-access:platforms": ["postgres"] }, "Pulumi.prod.yaml")).not.toThrow();
+    expect(() => stackSettingsFromConfig(shipped, "Pulumi.prod.yaml")).not.toThrow();
   });
 });

@@ -21,6 +21,7 @@ export function buildBoundary(roster: Roster): Boundary {
       name: a.name, kind: "service", purpose: a.purpose,
       logins: { postgres: a.postgresLogin, snowflake: a.snowflakeUser },
       ...(a.rsaPublicKey === undefined ? {} : { rsaPublicKey: a.rsaPublicKey }),
+      ...(a.rsaPublicKey2 === undefined ? {} : { rsaPublicKey2: a.rsaPublicKey2 }),
     })),
   ];
 

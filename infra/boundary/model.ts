@@ -11,6 +11,8 @@ export interface Principal {
   logins: { postgres: string; snowflake: string };
   email?: string;
   rsaPublicKey?: string;
+  /** A second key during a rotation (Snowflake RSA_PUBLIC_KEY_2). */
+  rsaPublicKey2?: string;
 }
 
 export type RoleKind = "developer" | "prod_reader" | "restricted_reader" | "prod_writer" | "ci_builder";

@@ -25,7 +25,7 @@ export interface AccessChange {
   readsAfter?: boolean;
 }
 
-export type PrincipalField = "postgres login" | "snowflake user" | "purpose" | "key-pair key";
+export type PrincipalField = "postgres login" | "snowflake user" | "purpose" | "key-pair key" | "second key-pair key";
 
 export interface PrincipalChange {
   change: "added" | "removed" | "changed";

@@ -137,6 +137,7 @@ function principalChanges(before: Side, after: Side): PrincipalChange[] {
     field("snowflake user", old.logins.snowflake, p.logins.snowflake);
     field("purpose", old.purpose, p.purpose);
     field("key-pair key", old.rsaPublicKey && keyFingerprint(old.rsaPublicKey), p.rsaPublicKey && keyFingerprint(p.rsaPublicKey));
+    field("second key-pair key", old.rsaPublicKey2 && keyFingerprint(old.rsaPublicKey2), p.rsaPublicKey2 && keyFingerprint(p.rsaPublicKey2));
     if (fields.length > 0) changes.push({ ...describe(p, after, "changed"), fields });
   }
   for (const [name, p] of before.principals) if (!after.principals.has(name)) changes.push(describe(p, before, "removed"));

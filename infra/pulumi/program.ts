@@ -4,7 +4,7 @@ import { declareResources } from "../platforms/declare";
 import { BoundaryViolationError, checkedBoundary, PROJECT_ROOT, warehouseAccessOutputs, type WarehouseAccessOutputs } from "../program";
 import { loadRoster } from "../roster/load";
 import { RosterError } from "../roster/problems";
-import { StackSettingsError, stackSettingsFromConfig, type StackSettings } from "../stack";
+import { StackSettingsError, deployableStackSettings, type StackSettings } from "../stack";
 import { registerResources } from "./register";
 
 // The program as `pulumi up` runs it: settings from the stack config, then the declared list, registered one for one.
@@ -20,14 +20,14 @@ export function settingsFromPulumiConfig(): StackSettings {
       }
     }),
   );
-  return stackSettingsFromConfig(values, `Pulumi.${pulumi.getStack()}.yaml`);
+  return deployableStackSettings(values, `Pulumi.${pulumi.getStack()}.yaml`, { deploying: !pulumi.runtime.isDryRun() });
 }
 
 /** The whole program; input errors end the run cleanly, before any resource exists. */
 export function runProgram(): WarehouseAccessOutputs {
   try {
     const settings = settingsFromPulumiConfig();
-    const boundary = checkedBoundary(loadRoster(path.resolve(PROJECT_ROOT, settings.roster)));
+    const boundary = checkedBoundary(loadRoster(path.resolve(PROJECT_ROOT, settings.roster), { platforms: settings.platforms }));
     const resources = declareResources(boundary, settings);
     registerResources(resources);
     return warehouseAccessOutputs(boundary, resources);

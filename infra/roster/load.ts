@@ -11,8 +11,13 @@ import type { Roster } from "./types";
 
 export type RosterResult = { roster: Roster; problems?: undefined } | { roster?: undefined; problems: RosterProblem[] };
 
+/** What the stack deploys to, for the rules that depend on it. */
+export interface RosterOptions {
+  platforms?: readonly string[];
+}
+
 /** Parses and validates roster text; `file` names the source in every message. */
-export function parseRoster(source: string, file = "team.yaml"): RosterResult {
+export function parseRoster(source: string, file = "team.yaml", options: RosterOptions = {}): RosterResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => lineCounter.linePos(offset);
@@ -54,6 +59,7 @@ export function parseRoster(source: string, file = "team.yaml"): RosterResult {
   const findings: RosterFinding[] = [
     ...(parsed.success ? [] : schemaFindings(parsed.error.issues, raw)),
     ...crossFieldFindings(raw),
+    ...platformFindings(raw, options),
   ];
   if (findings.length > 0 || !parsed.success) {
     const problems = findings.map((f) => problem(f.path, f.message, offsetOf(doc, f.path)));
@@ -63,8 +69,20 @@ export function parseRoster(source: string, file = "team.yaml"): RosterResult {
   return { roster: rosterOf(parsed.data) };
 }
 
+/** On Snowflake every service user gets a key-pair-only authentication policy: without a key it could never log in. */
+function platformFindings(raw: Record<string, unknown>, options: RosterOptions): RosterFinding[] {
+  if (!options.platforms?.includes("snowflake") || !Array.isArray(raw.service_accounts)) return [];
+  return raw.service_accounts.flatMap((entry: unknown, index): RosterFinding[] => {
+    if (entry === null || typeof entry !== "object" || "rsa_public_key" in entry) return [];
+    return [{
+      path: ["service_accounts", index],
+      message: "has no rsa_public_key, and the stack deploys Snowflake, where a service user may log in with a key pair only: it could never log in. Add rsa_public_key: the output of `openssl rsa -in rsa_key.p8 -pubout`",
+    }];
+  });
+}
+
 /** Reads and validates a roster file, throwing a RosterError with every problem. */
-export function loadRoster(path: string): Roster {
+export function loadRoster(path: string, options: RosterOptions = {}): Roster {
   let source: string;
   try {
     source = readFileSync(path, "utf8");
@@ -72,7 +90,7 @@ export function loadRoster(path: string): Roster {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(error as Error).message})`;
     throw new RosterError([{ file: path, line: 1, col: 1, path: "(root)", message: `the roster file ${reason}. Pass --roster PATH or create team.yaml` }]);
   }
-  const result = parseRoster(source, path);
+  const result = parseRoster(source, path, options);
   if (result.problems) throw new RosterError(result.problems);
   return result.roster;
 }
@@ -211,6 +229,7 @@ function rosterOf(file: RosterFile): Roster {
       name: a.name,
       purpose: a.purpose,
       ...(a.rsa_public_key === undefined ? {} : { rsaPublicKey: rsaPublicKeyBody(a.rsa_public_key) }),
+      ...(a.rsa_public_key_2 === undefined ? {} : { rsaPublicKey2: rsaPublicKeyBody(a.rsa_public_key_2) }),
       snowflakeUser: snowflakeName(a.name),
       postgresLogin: a.name,
     })),

@@ -48,6 +48,11 @@ export const developerEntry = z.strictObject({
   postgres_login: nameUnder(POSTGRES_LOGIN_RULE, "PostgreSQL login role for this developer (default: the name).").optional(),
 });
 
+const rsaPublicKey = z.string().check((ctx) => {
+  const problem = rsaPublicKeyProblem(ctx.value);
+  if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+});
+
 export const SERVICE_ACCOUNT_PURPOSES = ["prod", "ci"] as const;
 
 export const serviceAccountEntry = z.strictObject({
@@ -55,14 +60,12 @@ export const serviceAccountEntry = z.strictObject({
   purpose: z
     .enum(SERVICE_ACCOUNT_PURPOSES, { error: "must be \"prod\" or \"ci\". Use prod for the production runner, ci for CI builds" })
     .describe("prod: the production runner, the only writer of prod_ schemas. ci: CI builds into throwaway ci_ schemas."),
-  rsa_public_key: z
-    .string()
-    .check((ctx) => {
-      const problem = rsaPublicKeyProblem(ctx.value);
-      if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
-    })
+  rsa_public_key: rsaPublicKey
     .optional()
-    .describe("Base64 RSA public key for Snowflake key-pair auth (PEM armour allowed). A public key, never a private one."),
+    .describe("Base64 RSA public key for Snowflake key-pair auth (PEM armour allowed). A public key, never a private one. Required when the stack deploys Snowflake."),
+  rsa_public_key_2: rsaPublicKey
+    .optional()
+    .describe("A second RSA public key (Snowflake's RSA_PUBLIC_KEY_2), for rotation: add the new key here, switch the client to it, then move it to rsa_public_key and remove this."),
 });
 
 export const rosterFile = z

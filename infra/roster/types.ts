@@ -24,6 +24,8 @@ export interface ServiceAccount {
   purpose: ServiceAccountPurpose;
   /** Base64 body of an RSA public key (no PEM armour), as Snowflake's RSA_PUBLIC_KEY wants it. */
   rsaPublicKey?: string;
+  /** The second key Snowflake holds during a rotation (RSA_PUBLIC_KEY_2), in the same form. */
+  rsaPublicKey2?: string;
   snowflakeUser: string;
   postgresLogin: string;
 }

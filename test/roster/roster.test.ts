@@ -80,6 +80,28 @@ describe("defaults and normalization", () => {
     expect(parsed.serviceAccounts[0]!.rsaPublicKey).toBe(body);
   });
 
+  it("takes a second key for rotation, normalized the same way", () => {
+    const next = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+    const parsed = valid(roster(`  - name: svc_prod\n    purpose: prod\n    rsa_public_key: ${body}\n    rsa_public_key_2: ${next}\n`));
+    expect(parsed.serviceAccounts[0]).toMatchObject({ rsaPublicKey: body, rsaPublicKey2: next });
+  });
+
+  it("refuses a private key as the second key too", () => {
+    const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const block = privateKey.trim().split("\n").map((line) => `      ${line}`).join("\n");
+    const result = parseRoster(roster(`  - name: svc_prod\n    purpose: prod\n    rsa_public_key: ${body}\n    rsa_public_key_2: |\n${block}\n`));
+    expect(result.problems?.map((p) => `${p.path}: ${p.message}`)).toEqual([expect.stringMatching(/^service_accounts\[0\]\.rsa_public_key_2: is a PRIVATE key/)]);
+  });
+
+  it("requires a key of every service account when the stack deploys Snowflake, naming the line", () => {
+    const source = roster(`  - name: svc_prod\n    purpose: prod\n    rsa_public_key: ${body}\n  - name: svc_ci\n    purpose: ci\n`);
+    expect(parseRoster(source, "team.yaml", { platforms: ["postgres"] }).problems).toBeUndefined();
+    const problems = parseRoster(source, "team.yaml", { platforms: ["postgres", "snowflake"] }).problems ?? [];
+    expect(problems.map((p) => `${p.file}:${p.line}: ${p.path}: ${p.message}`)).toEqual([
+      "team.yaml:15: service_accounts[1]: has no rsa_public_key, and the stack deploys Snowflake, where a service user may log in with a key pair only: it could never log in. Add rsa_public_key: the output of `openssl rsa -in rsa_key.p8 -pubout`",
+    ]);
+  });
+
   it("leaves rsaPublicKey out when the roster gives none", () => {
     const parsed = valid(roster("  - name: svc_prod\n    purpose: prod\n"));
     expect(parsed.serviceAccounts[0]).toEqual({ name: "svc_prod", purpose: "prod", snowflakeUser: "SVC_PROD", postgresLogin: "svc_prod" });
