@@ -62,8 +62,10 @@ function rowsOf(writers: readonly SnowflakeWritePath[]): string[][] {
     const chain = first.chain.length > 1 ? `${first.chain.join(" → ")} (${REACH[first.reach]})` : "—";
     const sorted = [...paths].sort((a, b) => POWER_ORDER.indexOf(a.power) - POWER_ORDER.indexOf(b.power));
     // The writer's nine CREATE privileges read as one item.
-    const onSchema = sorted.filter((p) => p.power === "schema privilege").map((p) => p.privilege);
-    const powers = [...new Set(sorted.map((p) => (p.power === "schema privilege" ? `${onSchema.join(", ")} on the schema` : snowflakePowerText(p))))];
+    const onSchema = sorted.filter((p) => p.power === "schema privilege").map((p) => p.privilege ?? "");
+    const creates = onSchema.filter((p) => p.startsWith("CREATE ")).map((p) => p.slice("CREATE ".length));
+    const schemaText = [...(creates.length > 0 ? [`CREATE ${creates.join(", ")}`] : []), ...onSchema.filter((p) => !p.startsWith("CREATE "))].join(", ");
+    const powers = [...new Set(sorted.map((p) => (p.power === "schema privilege" ? `${schemaText} on the schema` : snowflakePowerText(p))))];
     const because = [...new Set(paths.filter((p) => p.status === status).map((p) => p.because))].join("; ");
     return [STATUS[status], first.principal, first.principalKind, chain, powers.join("; "), because];
   });

@@ -227,7 +227,9 @@ export class FakeSnowflakeAccount {
       if (!this.schemas.some((s) => s.name === schema)) throw new Error(`SQL compilation error:\nSchema '${m[1]}.${schema}' does not exist or not authorized.`);
       const owner = this.schemas.find((s) => s.name === schema)!;
       const ownership: Grant = { privilege: "OWNERSHIP", grantedOn: "SCHEMA", name: schema, catalog: db, schema: null, grantedTo: owner.ownerRoleType ?? "ROLE", grantee: owner.owner };
-      const rows = [ownership, ...live.filter((g) => g.grantedOn === "SCHEMA" && g.catalog === m![1] && g.name === schema)].map((g) => this.showRow(g, `${db}.${schema}`));
+      // Since bundle 2023_08 a managed access schema also lists MANAGE GRANTS for its owner (docs BCR-1397).
+      const manage: Grant[] = owner.managedAccess ? [{ ...ownership, privilege: "MANAGE GRANTS" }] : [];
+      const rows = [ownership, ...manage, ...live.filter((g) => g.grantedOn === "SCHEMA" && g.catalog === m![1] && g.name === schema)].map((g) => this.showRow(g, `${db}.${schema}`));
       return { columns: SHOW_GRANTS_COLUMNS, rows };
     }
     if ((m = /^SHOW FUTURE GRANTS IN (SCHEMA|DATABASE) "([^"]+)"(?:\."([^"]+)")?$/.exec(sqlText))) {
