@@ -116,11 +116,12 @@ export function stackSettingsFromConfig(config: Record<string, unknown>, source:
  * Settings a real `pulumi up` can deploy with: stackSettingsFromConfig's, and the Snowflake provider keys the program
  * depends on. (The diff reads past revisions with stackSettingsFromConfig alone, so an older config still compares.)
  */
-export function deployableStackSettings(config: Record<string, unknown>, source: string): StackSettings {
+export function deployableStackSettings(config: Record<string, unknown>, source: string, options: { deploying: boolean } = { deploying: true }): StackSettings {
   const settings = stackSettingsFromConfig(config, source);
   if (settings.snowflake === undefined || !settings.platforms.includes("snowflake")) return settings;
   const problems: { key: string; message: string }[] = [];
-  const role = config["snowflake:role"];
+  // A preview (review.yml) runs as a read-only role of its own; only the run that changes things must be the admin role.
+  const role = options.deploying ? config["snowflake:role"] : settings.snowflake.adminRole;
   // What `pulumi up` creates is owned by the session's role, and a deleted GrantOwnership hands ownership back to
   // CURRENT_ROLE() (v1.2.1 pkg/resources/grant_ownership.go DeleteGrantOwnership): roll-ups must go to that same role.
   if (typeof role !== "string" || role === "")

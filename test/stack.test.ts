@@ -72,6 +72,13 @@ describe("stack settings a real pulumi up deploys with", () => {
     expect(() => deployableStackSettings(config, "Pulumi.prod.yaml")).toThrow(message);
   });
 
+  it("lets a preview run as its own read-only role (review.yml overrides snowflake:role); a deploy may not", () => {
+    const preview = { ...deployable, "snowflake:role": "PREVIEW_READER" };
+    expect(() => deployableStackSettings(preview, "Pulumi.prod.yaml", { deploying: false })).not.toThrow();
+    expect(() => deployableStackSettings(preview, "Pulumi.prod.yaml", { deploying: true })).toThrow(/snowflake:role: is "PREVIEW_READER"/);
+    expect(() => deployableStackSettings({ ...preview, "snowflake:warehouse": undefined }, "Pulumi.prod.yaml", { deploying: false })).toThrow(/snowflake:warehouse: is not set/);
+  });
+
   it("leaves PostgreSQL-only stacks and past revisions (stackSettingsFromConfig) to the checks they had", () => {
     expect(() => deployableStackSettings({ ...shipped, "warehouse-access:platforms": ["postgres"] }, "Pulumi.prod.yaml")).not.toThrow();
     expect(() => stackSettingsFromConfig(shipped, "Pulumi.prod.yaml")).not.toThrow();
