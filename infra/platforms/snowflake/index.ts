@@ -6,8 +6,9 @@ import { ResourceList, type DeclaredResource } from "../resources";
 import { CREATED_MARKER } from "../../ci/schema";
 import { CI_SCHEMA_PROCEDURE, CI_SCHEMA_PROCEDURE_ARGUMENTS, CI_SCHEMA_PROCEDURE_RETURNS, createCiSchemaBody } from "./ci-schemas";
 import { quoted } from "./identifiers";
+import { DELETE_BEFORE_REPLACE } from "./stored-form";
 import { READ_OBJECT_KINDS, READ_SCOPES, SNOWFLAKE_PRIVILEGES } from "./privileges";
-import { databasePrivileges, defaultRoleOf, objectOwningRoles, warehouseOf } from "./roles";
+import { ciSchemaProcedureSpec, databasePrivileges, defaultRoleOf, objectOwningRoles, warehouseOf } from "./roles";
 
 // Snowflake's reading of the boundary: account roles, managed-access prod schemas, developer schemas handed to their
 // owners, grants and memberships, and key-pair-only service users. Every who-gets-what comes from the boundary.
@@ -100,7 +101,7 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
     }, { ...child, dependsOn: waitFor(roleRef(role.name)) });
   }
 
-  ciSchemaProcedure(list, access, boundary, database, platform.policySchema, roleRef);
+  ciSchemaProcedure(list, access, boundary, database, platform, roleRef);
 
   const serviceUsers = declareServiceUsers(list, access, boundary, database, platform);
   const principals = new Map(boundary.principals.map((p) => [p.name, p]));
@@ -141,6 +142,10 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
     declareSchemaAccess(list, access, made, { schema, grants, database, roleRef, ownerRollUp });
   }
 
+  // Grants, the policy and its attachments, ownership and the procedure: creating the replacement beside the old one
+  // fails or is undone by the old one's delete, so every one of them is replaced delete-first (stored-form.ts).
+  for (const resource of list.resources) if (resource.type in DELETE_BEFORE_REPLACE) resource.deleteBeforeReplace = true;
+
   access.outputs = {
     resourceCount: list.resources.length,
     roles: boundary.roles.map((r) => snowflakeName(r.name)),
@@ -152,7 +157,8 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
 }
 
 /** CREATE_CI_SCHEMA (ci-schemas.ts), run with its owner's (the provisioner's) rights, and the CI role's right to call it. */
-function ciSchemaProcedure(list: ResourceList, access: DeclaredResource, boundary: Boundary, database: string, policySchema: string, roleRef: RoleReference): void {
+function ciSchemaProcedure(list: ResourceList, access: DeclaredResource, boundary: Boundary, database: string, platform: NonNullable<StackSettings["snowflake"]>, roleRef: RoleReference): void {
+  const { policySchema, adminRole } = platform;
   const creator = boundary.ciSchemas.creator;
   // No CREATE OR REPLACE in the provider: a changed body must drop the old procedure first, and its grants go with it.
   const procedure = list.resource(SF.procedureSql, "create_ci_schema", {
@@ -162,8 +168,8 @@ function ciSchemaProcedure(list: ResourceList, access: DeclaredResource, boundar
     arguments: CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => ({ ...a })),
     returnType: CI_SCHEMA_PROCEDURE_RETURNS,
     executeAs: "OWNER",
-    procedureDefinition: createCiSchemaBody(database, snowflakeName(creator), CREATED_MARKER),
-    comment: comment(`the one way CI creates schemas: CI_<RUN>_<DOMAIN> for a domain with a prod schema, owned by ${snowflakeName(creator)}`),
+    procedureDefinition: createCiSchemaBody(ciSchemaProcedureSpec(boundary, database, adminRole, CREATED_MARKER)),
+    comment: comment(`the one way CI creates schemas: TRANSIENT CI_<RUN>_<DOMAIN> for a domain whose prod schema ${snowflakeName(creator)} reads, owned by it`),
   }, { parent: access, deleteBeforeReplace: true });
   // Calling a procedure takes USAGE on it and on its schema (database USAGE comes from databasePrivileges).
   list.resource(SF.grantPrivileges, `${policySchema}/${creator}/usage`, {
@@ -198,8 +204,11 @@ function declareServiceUsers(
     schema: platform.policySchema,
     name: SERVICE_AUTHENTICATION_POLICY,
     authenticationMethods: ["KEYPAIR"],
+    // v1.2.1 always sends MFA_ENROLLMENT = OPTIONAL (its schema Default) and stores what DESCRIBE reports, which
+    // Snowflake gives in other words: sent as the provider sends it, its read-back ignored (stored-form.ts).
+    mfaEnrollment: "OPTIONAL",
     comment: comment("service accounts log in with a key pair only"),
-  }, { parent: access });
+  }, { parent: access, deleteBeforeReplace: true, ignoreChanges: ["mfaEnrollment"] });
   const policyName = quoted(database, platform.policySchema, SERVICE_AUTHENTICATION_POLICY);
 
   for (const principal of services) {
@@ -209,13 +218,17 @@ function declareServiceUsers(
       name: principal.logins.snowflake,
       comment: comment(`${principal.purpose ?? "service"} service account ${principal.name}`),
       ...(principal.rsaPublicKey === undefined ? {} : { rsaPublicKey: principal.rsaPublicKey }),
+      // The provider reads RSA_PUBLIC_KEY_2 back and unsets one set by hand: a rotation's second key lives in the roster.
+      ...(principal.rsaPublicKey2 === undefined ? {} : { rsaPublicKey2: principal.rsaPublicKey2 }),
       ...(role === undefined ? {} : { defaultRole: snowflakeName(role.name) }),
       ...(warehouse === undefined ? {} : { defaultWarehouse: warehouse }),
     }, { parent: access });
+    // user_name is ForceNew and read back bare (v1.2.1 ReadUserAuthenticationPolicyAttachment: userName.Name()), so it
+    // is sent bare; a replacement must unset the old attachment first, since a user holds one policy at a time.
     list.resource(SF.userAuthenticationPolicyAttachment, principal.name, {
-      userName: quoted(principal.logins.snowflake),
+      userName: principal.logins.snowflake,
       authenticationPolicyName: policyName,
-    }, { parent: access, dependsOn: [user, policy] });
+    }, { parent: access, deleteBeforeReplace: true, dependsOn: [user, policy] });
     users.set(principal.name, user);
   }
   return users;

@@ -7,8 +7,9 @@ export const READ_OBJECT_KINDS = ["TABLES", "VIEWS"] as const;
 export const READ_SCOPES = ["all", "future"] as const;
 
 export const SNOWFLAKE_PRIVILEGES = {
-  /** USAGE and the CREATEs a dbt-style production run needs; no MODIFY (the writer cannot alter the schema itself), and
-   *  no materialized views or dynamic tables, which readers' TABLES/VIEWS grants would not cover. */
+  /** USAGE and the CREATEs a dbt-style production run needs; no MODIFY (the writer cannot alter the schema itself), no
+   *  materialized views or dynamic tables, which readers' TABLES/VIEWS grants would not cover, and no CREATE TASK: a task
+   *  runs only with the account-level EXECUTE TASK, which the stack does not grant. */
   write: {
     schema: [
       "USAGE",
@@ -20,7 +21,6 @@ export const SNOWFLAKE_PRIVILEGES = {
       "CREATE STAGE",
       "CREATE FILE FORMAT",
       "CREATE STREAM",
-      "CREATE TASK",
     ],
   },
   read: { schema: ["USAGE"], objects: ["SELECT"] },

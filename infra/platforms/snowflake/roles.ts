@@ -1,6 +1,8 @@
-import { accessView } from "../../boundary/access";
+import { accessOf, accessView } from "../../boundary/access";
 import { PUBLIC, type Boundary, type Principal, type Role, type RoleName } from "../../boundary/model";
+import { snowflakeName } from "../../roster/naming";
 import type { StackSettings } from "../../stack";
+import type { CiSchemaProcedureSpec } from "./ci-schemas";
 
 // Snowflake-only consequences of the boundary's roles: what each role needs from the database, a warehouse and the
 // provisioner's role. Nothing here grants access to a schema; that comes from the boundary's grants and owners alone.
@@ -53,4 +55,20 @@ export function warehouseOf(role: Role, settings: SnowflakeSettings): string | u
 export function defaultRoleOf(boundary: Boundary, principal: Principal): Role | undefined {
   const name = boundary.memberships.find((m) => m.member === principal.name)?.role;
   return boundary.roles.find((r) => r.name === name);
+}
+
+/** The procedure's spec for a boundary: CI copies exactly the domains whose prod schema its role reads. */
+export function ciSchemaProcedureSpec(boundary: Boundary, database: string, owner: string, marker: string): CiSchemaProcedureSpec {
+  const creator = boundary.ciSchemas.creator;
+  const prod = boundary.schemas.filter((s) => s.kind === "prod");
+  // What the creator reads itself or through the roles it holds (CI_BUILDER reads prod as a member of PROD_READER).
+  const readable = new Set(accessOf(boundary, creator).map((p) => p.schema));
+  return {
+    database,
+    creator: snowflakeName(creator),
+    owner,
+    marker,
+    domains: prod.filter((s) => readable.has(s.name)).map((s) => snowflakeName(s.domain)),
+    restricted: prod.filter((s) => !readable.has(s.name)).map((s) => snowflakeName(s.domain)),
+  };
 }

@@ -152,7 +152,7 @@ describe("every kind of write path planted by hand is DRIFT", () => {
     const text = renderSnowflakeLiveAudit(snowflakeLiveAuditReport(await audit(account), []));
     expect(text).toContain(`Read in ${2 * PROD.length + 7} statements: 2S + 7`);
     expect(text).toContain("SNOWFLAKE.ACCOUNT_USAGE (up to 120 minutes behind)");
-    expect(text).toMatch(/DRIFT\s+BOB\s+user\s+BOB → PROD_WRITER \(secondary roles: always active\)\s+CREATE TABLE, VIEW, .*TASK on the schema; owns 2 objects \(table CUSTOMERS, table ORDERS\) \[account usage\]\s+not in the boundary/);
+    expect(text).toMatch(/DRIFT\s+BOB\s+user\s+BOB → PROD_WRITER \(secondary roles: always active\)\s+CREATE TABLE, VIEW, .*STREAM on the schema; owns 2 objects \(table CUSTOMERS, table ORDERS\) \[account usage\]\s+not in the boundary/);
     expect(text).toMatch(/DRIFT: \d+ write paths the boundary does not declare, for 1 role or user on 4 prod schemas: BOB/);
   });
 });

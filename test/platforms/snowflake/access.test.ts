@@ -243,11 +243,14 @@ describe("Snowflake resources for the shipped roster", () => {
       name: "SVC_PROD", defaultRole: "PROD_WRITER", defaultWarehouse: "PROD_WH", rsaPublicKey: expect.stringMatching(/^MIIBIjAN/),
     });
     expect(named(T.serviceUser, "svc_ci").inputs).toMatchObject({ name: "SVC_CI", defaultRole: "CI_BUILDER", defaultWarehouse: "CI_WH" });
-    expect(named(T.authenticationPolicy, "service-keypair-only").inputs).toMatchObject({
-      database: "ANALYTICS", schema: "GOVERNANCE", name: "SERVICE_KEYPAIR_ONLY", authenticationMethods: ["KEYPAIR"],
+    expect(named(T.authenticationPolicy, "service-keypair-only")).toMatchObject({
+      inputs: { database: "ANALYTICS", schema: "GOVERNANCE", name: "SERVICE_KEYPAIR_ONLY", authenticationMethods: ["KEYPAIR"], mfaEnrollment: "OPTIONAL" },
+      ignoreChanges: ["mfaEnrollment"], deleteBeforeReplace: true,
     });
-    expect(named(T.userAuthenticationPolicy, "svc_prod").inputs).toEqual({
-      userName: '"SVC_PROD"', authenticationPolicyName: '"ANALYTICS"."GOVERNANCE"."SERVICE_KEYPAIR_ONLY"',
+    // The user by its bare name, as the provider reads it back: quoted, it would be replaced on every up.
+    expect(named(T.userAuthenticationPolicy, "svc_prod")).toMatchObject({
+      inputs: { userName: "SVC_PROD", authenticationPolicyName: '"ANALYTICS"."GOVERNANCE"."SERVICE_KEYPAIR_ONLY"' },
+      deleteBeforeReplace: true,
     });
     const users = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN }).users;
     expect(users).toEqual([
@@ -278,14 +281,20 @@ describe("Snowflake resources for the shipped roster", () => {
     const body = procedure.inputs.procedureDefinition as string;
     for (const part of [
       "run_id := UPPER(RUN);", "domain_name := UPPER(DOMAIN);",
-      "REGEXP_LIKE(run_id, '^[A-Z0-9][A-Z0-9_]*$')", "REGEXP_LIKE(domain_name, '^[A-Z][A-Z0-9_]*$')",
-      `FROM "ANALYTICS".INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = 'PROD_' || :domain_name`,
+      // No _ in the run id: CI_<RUN>_<DOMAIN> splits one way only.
+      "REGEXP_LIKE(run_id, '^[A-Z0-9]+$')", "REGEXP_LIKE(domain_name, '^[A-Z][A-Z0-9_]*$')",
+      // Only the domains CI_BUILDER reads; the restricted one refused by name.
+      "IF (ARRAY_CONTAINS(domain_name::VARIANT, ARRAY_CONSTRUCT('FINANCE'))) THEN\n    RAISE restricted_domain;",
+      "IF (NOT ARRAY_CONTAINS(domain_name::VARIANT, ARRAY_CONSTRUCT('MARKETING', 'PRODUCT', 'SALES'))) THEN\n    RAISE unknown_domain;",
       "schema_name := 'CI_' || run_id || '_' || domain_name;",
-      `'CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."' || schema_name || '" COMMENT = ''${CREATED_MARKER}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`,
+      // TRANSIENT: a dropped CI schema costs no Fail-safe storage; plain CREATE, so a race fails instead of adopting.
+      `'CREATE TRANSIENT SCHEMA "ANALYTICS"."' || schema_name || '" COMMENT = ''${CREATED_MARKER}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`,
       `'GRANT OWNERSHIP ON SCHEMA "ANALYTICS"."' || schema_name || '" TO ROLE "CI_BUILDER" COPY CURRENT GRANTS'`,
-      "ELSEIF (owner_role <> 'CI_BUILDER') THEN",
+      // A failed hand-over drops the schema again; a half-made one (the provisioner's, marked) is finished next time.
+      `EXCEPTION\n    WHEN OTHER THEN\n      ddl := 'DROP SCHEMA IF EXISTS "ANALYTICS"."' || schema_name || '"';\n      EXECUTE IMMEDIATE :ddl;\n      RAISE;`,
+      `IF (owner_role IS NOT NULL AND NOT (owner_role = '${ADMIN}' AND STARTSWITH(schema_comment, '${CREATED_MARKER}'))) THEN\n    RAISE taken;`,
     ]) expect(body).toContain(part);
-    // The provider folds whitespace, so a line comment would swallow the rest of the body; and $$ would end it.
+    // No line comments (a body must survive whitespace folding when compared), and $$ would end it.
     expect(body).not.toContain("--");
     expect(body).not.toContain("$$");
     // Outside string literals, the arguments are read once each, into the variables the patterns check.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CREATED_MARKER } from "../../../infra/ci/schema";
-import { CI_SCHEMA_PROCEDURE_ARGUMENTS, ciSchemaCreatorOf, createCiSchemaBody } from "../../../infra/platforms/snowflake/ci-schemas";
+import { CI_SCHEMA_PROCEDURE_ARGUMENTS, ciSchemaCreatorOf, createCiSchemaBody, type CiSchemaProcedureSpec } from "../../../infra/platforms/snowflake/ci-schemas";
 import { identifierParts, quoted } from "../../../infra/platforms/snowflake/identifiers";
 import { ANY_SCHEMA_NAME, interpretSnowflakeAccess, SNOWFLAKE_TYPES as T } from "../../../infra/platforms/snowflake/interpret";
 
@@ -93,6 +93,10 @@ describe("interpretSnowflakeAccess", () => {
   });
 });
 
+/** CREATE_CI_SCHEMA's body for the test account, or with parts changed. */
+const ciBody = (spec: Partial<CiSchemaProcedureSpec> = {}): string =>
+  createCiSchemaBody({ database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: CREATED_MARKER, domains: ["SALES"], restricted: ["FINANCE"], ...spec });
+
 describe("interpretSnowflakeAccess: schema creation and procedures", () => {
   const GOVERNANCE = quoted("ANALYTICS", "GOVERNANCE");
   const PROCEDURE = `${quoted("ANALYTICS", "GOVERNANCE", "CREATE_CI_SCHEMA")}(VARCHAR, VARCHAR)`;
@@ -101,7 +105,7 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
     inputs: {
       database: "ANALYTICS", schema: "GOVERNANCE", name: "CREATE_CI_SCHEMA", executeAs: "OWNER", returnType: "VARCHAR",
       arguments: CI_SCHEMA_PROCEDURE_ARGUMENTS.map((a) => ({ ...a })),
-      procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER),
+      procedureDefinition: ciBody(),
       ...inputs,
     },
   });
@@ -125,7 +129,7 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
   });
 
   it("recognises the body whatever its whitespace (the provider folds it), and names the procedure by the grant's spelling", () => {
-    const folded = procedure({ procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER).replace(/\s+/g, " ") });
+    const folded = procedure({ procedureDefinition: ciBody().replace(/\s+/g, " ") });
     expect(read([...withCi().filter((r) => r.type !== T.procedureSql), folded]).schemaCreation).toEqual([ciCreates]);
     const spelled = withCi().map((r) => (JSON.stringify(r.inputs).includes("PROCEDURE") && r.type === T.grantPrivileges
       ? { ...r, inputs: { ...r.inputs, onSchemaObject: { objectType: "PROCEDURE", objectName: "ANALYTICS.GOVERNANCE.CREATE_CI_SCHEMA(varchar(100), string)" } } }
@@ -152,7 +156,7 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
   });
 
   it("reads any other owner's-rights procedure as acting with its owner's rights: a changed body makes its callers the provisioner", () => {
-    const prodPrefix = procedure({ procedureDefinition: createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER).replaceAll("'CI_'", "'PROD_'") });
+    const prodPrefix = procedure({ procedureDefinition: ciBody().replaceAll("'CI_'", "'PROD_'") });
     const tampered = [...withCi().filter((r) => r.type !== T.procedureSql), prodPrefix];
     expect(read(tampered).schemaCreation).toEqual([]);
     expect(accessOf(tampered, "SVC_CI")).toEqual(["PROD_SALES:write"]);
@@ -167,15 +171,19 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
   });
 
   it("recognises only CREATE_CI_SCHEMA's exact body, for the procedure's own database", () => {
-    const body = createCiSchemaBody("ANALYTICS", "CI_BUILDER", CREATED_MARKER);
+    const body = ciBody();
     const of = (definition: string, database = "ANALYTICS", argumentTypes = ["VARCHAR", "VARCHAR"]) => ciSchemaCreatorOf({ database, definition, argumentTypes });
     expect(of(body)).toBe("CI_BUILDER");
-    expect(of(createCiSchemaBody("ANALYTICS", "DEV_ALICE", CREATED_MARKER))).toBe("DEV_ALICE");
+    expect(of(ciBody({ creator: "DEV_ALICE" }))).toBe("DEV_ALICE");
     expect(of(body, "OTHER")).toBeUndefined();
     expect(of(body, "ANALYTICS", ["VARCHAR"])).toBeUndefined();
     expect(of(body.replace("RAISE unknown_domain;", "NULL;"))).toBeUndefined();
     expect(of(`${body} SELECT 1;`)).toBeUndefined();
-    expect(() => createCiSchemaBody("ANALYTICS", "CI_BUILDER", "x'; DROP SCHEMA PROD_SALES; --=")).toThrow(RangeError);
-    expect(() => createCiSchemaBody("analytics", "CI_BUILDER", CREATED_MARKER)).toThrow(RangeError);
+    expect(() => ciBody({ marker: "x'; DROP SCHEMA PROD_SALES; --=" })).toThrow(RangeError);
+    expect(() => ciBody({ database: "analytics" })).toThrow(RangeError);
+    expect(() => ciBody({ domains: ["SALES'); DROP SCHEMA PROD_SALES; --"] })).toThrow(RangeError);
+    // Every part of the spec is recognised: another owner, other domains, another restricted list.
+    expect(of(ciBody({ owner: "WAREHOUSE_PROVISIONER", domains: ["SALES", "MARKETING"], restricted: ["FINANCE"] }))).toBe("CI_BUILDER");
+    expect(of(ciBody({ restricted: [] }).replace("ARRAY_CONSTRUCT('SALES')", "ARRAY_CONSTRUCT('SALES', 'FINANCE')"))).toBe("CI_BUILDER");
   });
 });
