@@ -6,9 +6,11 @@ import { createCiSchemaBody } from "../../../infra/platforms/snowflake/ci-schema
 // database; the unqualified names left are Snowflake's built-in functions, which a UDF of the same name cannot shadow
 // unless called qualified, and Snowflake has no user-defined types or operators to plant.
 
-const body = createCiSchemaBody("ANALYTICS", "CI_BUILDER", "warehouse-access:created=");
-const BUILT_INS = new Set(["UPPER", "REGEXP_LIKE", "LENGTH", "TO_VARCHAR", "SYSDATE", "COUNT", "MAX"]);
-const KEYWORDS = new Set(["IF", "ELSEIF", "EXCEPTION"]);
+const body = createCiSchemaBody({
+  database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: "warehouse-access:created=", domains: ["SALES"], restricted: ["FINANCE"],
+});
+const BUILT_INS = new Set(["UPPER", "REGEXP_LIKE", "LENGTH", "TO_VARCHAR", "SYSDATE", "COUNT", "MAX", "ARRAY_CONTAINS", "ARRAY_CONSTRUCT", "STARTSWITH"]);
+const KEYWORDS = new Set(["IF", "ELSEIF", "EXCEPTION", "NOT", "AND"]);
 
 describe("CREATE_CI_SCHEMA's body", () => {
   it("names every table and schema with its database", () => {
