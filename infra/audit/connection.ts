@@ -27,7 +27,6 @@ export interface LiveTarget {
   user: string | undefined;
   host: string;
   port: number;
-  hasPassword: boolean;
 }
 
 /**
@@ -57,7 +56,6 @@ export function parseLiveUrl(url: string, flag = "--live"): LiveTarget {
   const host = parsed.host ?? "";
   if (host === "") throw new LiveConnectionError(`${flag}: the connection string names no host: write ${EXAMPLE}`);
   const port = parsed.port ? Number(parsed.port) : 5432;
-  const hasPassword = parsed.password !== undefined && parsed.password !== "";
   const user = parsed.user === "" ? undefined : parsed.user;
   const userShown = user === undefined ? "" : `${encodeURIComponent(user)}${userInfo?.includes(":") ? `:${MASK}` : ""}@`;
   const hostShown = `${host.includes(":") ? `[${host}]` : host}${parsed.port ? `:${port}` : ""}`;
@@ -71,7 +69,6 @@ export function parseLiveUrl(url: string, flag = "--live"): LiveTarget {
     user,
     host,
     port,
-    hasPassword,
   };
 }
 

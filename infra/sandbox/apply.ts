@@ -66,7 +66,7 @@ export function quoteIdentifier(name: string): string {
 }
 
 /** The provider's pqQuoteLiteral for values it writes between single quotes. */
-const quoteLiteral = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+export const quoteLiteral = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 const str = (inputs: Record<string, unknown>, key: string, fallback = ""): string => {
   const value = inputs[key];

@@ -18,8 +18,8 @@ import { accessView, type AccessPath } from "../boundary/access";
 import { PUBLIC, type Boundary } from "../boundary/model";
 import { CREATED_MARKER } from "../ci/schema";
 import { ciSchemaName, PROD_WRITER } from "../roster/naming";
-import { quoteIdentifier as q } from "./apply";
-import { CI_CREATE_SCHEMA, HIJACK_ACTIONS, hijackEffect, hijackSql, type HijackAction } from "./hijacks";
+import { quoteIdentifier as q, quoteLiteral as literal } from "./apply";
+import { CI_CREATE_SCHEMA, ciSchemaOf, HIJACK_ACTIONS, hijackEffect, hijackSql, type HijackAction } from "./hijacks";
 
 export { CI_CREATE_SCHEMA };
 
@@ -146,7 +146,6 @@ interface Baseline {
 /** ci.create_schema's refusal of a name or domain (ERRCODE invalid_schema_name). */
 const FUNCTION_REFUSED = "3F000";
 
-const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 const t = (c: Context) => `${q(c.schema)}.${q(c.table)}`;
 const write = (c: Context) => c.holding.write;
@@ -197,11 +196,7 @@ const SPECS: Record<Action, ActionSpec> = {
     expect: (c) => c.createsSchemas,
     effect: async (client, c) => {
       const name = ciSchemaName("sandbox_attack", c.domain);
-      const found = await client.query<{ owner: string; comment: string | null }>(
-        "SELECT nspowner::regrole::text AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_catalog.pg_namespace WHERE nspname = $1",
-        [name],
-      );
-      const row = found.rows[0];
+      const row = await ciSchemaOf(client, name);
       if (row === undefined) return { took: false, detail: `returned, but ${name} does not exist` };
       if (row.owner !== c.creator || !row.comment?.startsWith(CREATED_MARKER))
         return { took: false, detail: `${name} is owned by ${row.owner} with comment ${JSON.stringify(row.comment)}, not ${c.creator} with a creation marker` };

@@ -18,6 +18,7 @@ import type pg from "pg";
 import { CREATED_MARKER } from "../ci/schema";
 import { CI_FUNCTION_SCHEMA } from "../platforms/postgres";
 import { ciSchemaName } from "../roster/naming";
+import { quoteIdentifier as q, quoteLiteral as literal } from "./apply";
 
 export const CI_CREATE_SCHEMA = `${CI_FUNCTION_SCHEMA}.create_schema`;
 
@@ -43,8 +44,6 @@ export interface HijackEffect {
 
 const NOTICE_PREFIX = "sandbox-trap";
 const HIJACK_RUN = "sandbox_attack_hijack";
-const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-const q = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /** A planted look-alike: the statements that plant it (in `at`, a quoted schema or pg_temp) and the caller's own use of it. */
 interface Trap {
@@ -141,6 +140,15 @@ const HIJACKS: Record<HijackAction, Hijack> = {
   ci_schema_temp_hijack: { place: "pg_temp", traps: [domainTrap, relationTrap] },
 };
 
+/** A schema's owner and comment; every name qualified, so it reads the catalog even under a hijacked search_path. */
+export async function ciSchemaOf(client: pg.Client, name: string): Promise<{ owner: string; comment: string | null } | undefined> {
+  const found = await client.query<{ owner: string; comment: string | null }>(
+    "SELECT n.nspowner::pg_catalog.regrole::pg_catalog.text AS owner, pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1",
+    [name],
+  );
+  return found.rows[0];
+}
+
 /** The attempt's statements: plant, prove each trap bites, then the legitimate call under the hijacking path. */
 export function hijackSql(action: HijackAction, c: HijackContext): string {
   const hijack = HIJACKS[action];
@@ -182,11 +190,7 @@ export async function hijackEffect(action: HijackAction, c: HijackContext, notic
   if (ran.length > 0) return { took: true, detail: `ran ${[...new Set(ran.map(([, role, trap]) => `${trap} as ${role}`))].join(", ")}` };
   if (client === undefined) return undefined;
   const name = ciSchemaName(HIJACK_RUN, c.domain);
-  const made = await client.query<{ owner: string; comment: string | null }>(
-    "SELECT n.nspowner::pg_catalog.regrole::pg_catalog.text AS owner, pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1",
-    [name],
-  );
-  const row = made.rows[0];
+  const row = await ciSchemaOf(client, name);
   if (row === undefined || row.owner !== c.creator || !row.comment?.startsWith(CREATED_MARKER))
     return { took: true, detail: `ran none of the look-alikes, but did not make ${name} for ${c.creator} as it should` };
   return { took: false, detail: `ran none of the ${hijack.traps.length} look-alikes (${hijack.traps.map((t) => t.name).join(", ")}), each of which caught the caller's own use, and made ${name} as usual` };
