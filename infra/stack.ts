@@ -48,7 +48,7 @@ export const stackSettings = z.strictObject({
     .strictObject({
       developerStatementTimeoutMs: z.int().positive().default(300_000),
       developerConnectionLimit: z.int().min(1).default(5),
-      /** The provider's login (`postgresql:username`); it creates CI schemas on ci_builder's behalf, so it must hold ci_builder. */
+      /** The provider's login (`postgresql:username`): an admin path for `audit --live`, and who a dropped role's objects pass to. */
       provisioner: z.string().optional(),
       loginAuthentication: loginAuthentication.default({ method: "password" }),
     })

@@ -27,8 +27,9 @@ export type ReadCatalogPath = CatalogPath<ReadPower>;
 export interface MachineryHealth {
   ciBuilder: string;
   ciBuilderExists: boolean;
-  /** The provisioner can SET ROLE to the CI role (16+; MEMBER before): ci.create_schema makes schemas AUTHORIZATION it. */
-  provisionerCanSetCiBuilder: boolean | null;
+  /** The provisioner can grant itself the CI role (superuser; 16+: ADMIN on it; before: also CREATEROLE): ci.create_schema
+   *  does so around CREATE SCHEMA … AUTHORIZATION it. */
+  provisionerCanGrantCiBuilder: boolean | null;
   /** The owner of ci.create_schema(text, text), null when the function is missing. */
   ciFunctionOwner: string | null;
 }
@@ -137,10 +138,10 @@ powers AS (
 ${HELD_CTE},
 ${WALK_CTES},
 provisioner AS (
-  SELECT oid FROM pg_roles WHERE rolname = coalesce($4, session_user)
+  SELECT oid, rolcreaterole FROM pg_roles WHERE rolname = coalesce($4, session_user)
 ),
 ci_role AS (
-  SELECT oid FROM pg_roles WHERE rolname = $5
+  SELECT oid, rolsuper FROM pg_roles WHERE rolname = $5
 )
 SELECT json_build_object(
   'guardedSchemas', coalesce((SELECT json_agg(json_build_object('schema', g.name, 'owner', r.name) ORDER BY g.name COLLATE "C")
@@ -149,8 +150,10 @@ SELECT json_build_object(
   'health', json_build_object(
     'ciBuilder', $5::text,
     'ciBuilderExists', EXISTS (SELECT 1 FROM ci_role),
-    'provisionerCanSetCiBuilder', (SELECT pg_has_role(p.oid, c.oid, CASE WHEN st.version_num >= 160000 THEN 'SET' ELSE 'MEMBER' END)
-                                     FROM provisioner p CROSS JOIN ci_role c CROSS JOIN settings st),
+    -- What GRANT <ci role> TO <provisioner> needs, run by the provisioner (pg_has_role's ADMIN is true for a superuser).
+    'provisionerCanGrantCiBuilder', (SELECT pg_has_role(p.oid, c.oid, 'MEMBER WITH ADMIN OPTION')
+                                            OR (st.version_num < 160000 AND p.rolcreaterole AND NOT c.rolsuper)
+                                       FROM provisioner p CROSS JOIN ci_role c CROSS JOIN settings st),
     -- Matched in the catalog, not with to_regprocedure, which needs USAGE on the function's schema.
     'ciFunctionOwner', (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                          WHERE format('%s.%s(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) = $6 LIMIT 1)

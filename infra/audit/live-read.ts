@@ -132,17 +132,17 @@ export function classifyReads(
 }
 
 /** The program's own machinery: CI creates its schemas through ci.create_schema, which must run as the provisioner
- *  and make schemas AUTHORIZATION the CI role, which takes the provisioner being able to SET ROLE to it. */
+ *  and grants it the CI role for its CREATE SCHEMA … AUTHORIZATION, which takes the provisioner being able to. */
 export function machineryChecks(health: MachineryHealth, provisioner: string): MachineryCheck[] {
   return [
     {
-      check: `the provisioner can SET ROLE ${health.ciBuilder}`,
-      ok: health.provisionerCanSetCiBuilder === true,
+      check: `the provisioner can grant itself ${health.ciBuilder}`,
+      ok: health.provisionerCanGrantCiBuilder === true,
       detail: !health.ciBuilderExists
         ? `${health.ciBuilder} does not exist: run pulumi up`
-        : health.provisionerCanSetCiBuilder
-          ? `${provisioner} holds ${health.ciBuilder}, so ci.create_schema can create CI schemas for it`
-          : `${provisioner} cannot SET ROLE ${health.ciBuilder}: ci.create_schema fails; grant it back with pulumi up`,
+        : health.provisionerCanGrantCiBuilder
+          ? `so ci.create_schema, running as ${provisioner}, can create CI schemas for ${health.ciBuilder}`
+          : `${provisioner} cannot grant itself ${health.ciBuilder}: ci.create_schema fails. On PostgreSQL 16+ the provisioner must hold ${health.ciBuilder} WITH ADMIN OPTION (it has it for roles it created), before 16 it needs CREATEROLE; have an admin run GRANT ${health.ciBuilder} TO ${provisioner} WITH ADMIN OPTION`,
     },
     {
       check: "ci.create_schema belongs to the provisioner",

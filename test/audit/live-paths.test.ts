@@ -369,7 +369,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     expect(reads(clean).filter((p) => p.status === "drift")).toEqual([]);
     expect(clean.reads.publicGrants).toEqual([]);
     expect(clean.reads.machinery.map((c) => [c.check, c.ok])).toEqual([
-      ["the provisioner can SET ROLE ci_builder", true], ["ci.create_schema belongs to the provisioner", true],
+      ["the provisioner can grant itself ci_builder", true], ["ci.create_schema belongs to the provisioner", true],
     ]);
     expect(clean.lookalikeSchemas).toEqual([]);
     expect(clean.drift).toBe(0);
@@ -497,19 +497,26 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     }
   });
 
-  it("checks --provisioner against the catalog, and the machinery: a provisioner that cannot SET ROLE ci_builder breaks ci.create_schema", async () => {
+  it("checks --provisioner against the catalog, and the machinery: a provisioner that cannot grant itself ci_builder breaks ci.create_schema", async () => {
     await expect(audit({ provisioner: "no_such_role" })).rejects.toThrow(UnknownProvisionerError);
     try {
-      await w.admin.query(`CREATE ROLE deployer LOGIN CREATEROLE; GRANT CREATE ON DATABASE ${settings.database} TO deployer;
+      // Before 16 CREATEROLE lets it grant any role; from 16 it does not help for ci_builder, which deployer did not create.
+      await w.admin.query(`CREATE ROLE deployer LOGIN ${major >= 16 ? "CREATEROLE" : ""}; GRANT CREATE ON DATABASE ${settings.database} TO deployer;
                            GRANT USAGE ON SCHEMA ci TO deployer; ALTER FUNCTION ci.create_schema(text, text) OWNER TO deployer`);
       const found = await audit({ provisioner: "deployer" });
-      expect(found.reads.machinery.find((c) => c.check === "the provisioner can SET ROLE ci_builder")).toMatchObject({ ok: false });
+      expect(found.reads.machinery.find((c) => c.check === "the provisioner can grant itself ci_builder")).toMatchObject({ ok: false });
       expect(found.reads.machinery.find((c) => c.check === "ci.create_schema belongs to the provisioner")).toMatchObject({ ok: true });
       const text = renderLiveAudit(liveAuditReport(found, checkBoundary(boundary)));
-      expect(text).toContain("DRIFT: machinery: deployer cannot SET ROLE ci_builder: ci.create_schema fails; grant it back with pulumi up");
+      expect(text).toContain("DRIFT: machinery: deployer cannot grant itself ci_builder: ci.create_schema fails. On PostgreSQL 16+ the provisioner must hold ci_builder WITH ADMIN OPTION");
       // And it does fail, for the CI login.
       await expect(asLogin(w, "svc_ci", ["SELECT ci.create_schema('machinery', 'sales')"])).rejects.toThrow(/ci_builder/);
+      // What the detail says to do is enough, and the check then passes.
+      await w.admin.query(major >= 16 ? "GRANT ci_builder TO deployer WITH ADMIN OPTION, SET FALSE, INHERIT FALSE" : "ALTER ROLE deployer CREATEROLE");
+      expect((await audit({ provisioner: "deployer" })).reads.machinery.every((c) => c.ok)).toBe(true);
+      await asLogin(w, "svc_ci", ["SELECT ci.create_schema('machinery', 'sales')"]);
+      expect((await w.admin.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'ci_machinery_sales'")).rows).toEqual([{ owner: "ci_builder" }]);
     } finally {
+      await w.admin.query("DROP SCHEMA IF EXISTS ci_machinery_sales");
       await w.admin.query(`ALTER FUNCTION ci.create_schema(text, text) OWNER TO provisioner; REVOKE CREATE ON DATABASE ${settings.database} FROM deployer;
                            REVOKE USAGE ON SCHEMA ci FROM deployer; DROP ROLE IF EXISTS deployer`);
     }

@@ -23,10 +23,18 @@ export const SERVICE_SEARCH_PATH = ["pg_catalog"] as const;
 export const CI_FUNCTION_SCHEMA = "ci";
 
 /**
+ * ci.create_schema serializes its calls on this advisory lock, in the two-int4 key space: the provider's pgLockRole
+ * takes bigint keys (role OIDs), a different space, so the two never wait for each other. "WACC" and 1.
+ */
+export const CI_SCHEMA_LOCK = [0x57414343, 1] as const;
+
+/**
  * The body of ci.create_schema(run, domain): validates, creates the schema for the CI role, stamps its creation time.
  * It runs as the provisioner. PL/pgSQL resolves the DECLARE types when it compiles the function, on the first call in a
  * session and through the caller's search_path (a `text` domain in pg_temp would run the caller's code), and
  * postgresql.Function cannot declare `SET search_path`: so everything before the pin below names pg_catalog itself.
+ * CREATE SCHEMA … AUTHORIZATION needs the owner to be able to SET ROLE the creator (a member before 16): the body grants
+ * itself the creator for the statement and revokes what it granted, as the provider's withRolesGranted does.
  */
 export function ciCreateSchemaBody(prefix: string, creator: string): string {
   return `
@@ -35,6 +43,7 @@ DECLARE
   schema_name pg_catalog.text;
   owner_name pg_catalog.text;
   schema_comment pg_catalog.text;
+  already_member pg_catalog.bool;
 BEGIN
   -- From here every name resolves in pg_catalog first, never in a schema (or pg_temp) the caller controls.
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -49,12 +58,29 @@ BEGIN
   IF to_regnamespace(quote_ident('${PROD_SCHEMA_PREFIX}' || domain)) IS NULL THEN
     RAISE EXCEPTION 'no domain %: CI schemas are made only for domains with a prod schema', domain USING ERRCODE = 'invalid_schema_name';
   END IF;
+  -- One call at a time: two concurrent self-grants of the creator would race on the same pg_auth_members row.
+  PERFORM pg_catalog.pg_advisory_xact_lock(${CI_SCHEMA_LOCK[0]}, ${CI_SCHEMA_LOCK[1]});
   SELECT pg_get_userbyid(oid_owner.nspowner), obj_description(oid_owner.oid, 'pg_namespace') INTO owner_name, schema_comment
     FROM pg_namespace AS oid_owner WHERE oid_owner.nspname = schema_name;
   IF owner_name IS NULL THEN
-    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', schema_name, '${creator}');
+    -- withRolesGranted: isMemberOfRole (16+: a row that allows SET), grantRoleMembership, then revoke only that grant.
+    IF pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 160000 THEN
+      SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members AS m WHERE m.roleid = '${creator}'::pg_catalog.regrole
+                       AND m.member = current_user::pg_catalog.regrole AND m.set_option) INTO already_member;
+    ELSE
+      SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members AS m WHERE m.roleid = '${creator}'::pg_catalog.regrole
+                       AND m.member = current_user::pg_catalog.regrole) INTO already_member;
+    END IF;
+    IF NOT already_member THEN
+      EXECUTE pg_catalog.format('GRANT %I TO %I', '${creator}', current_user);
+    END IF;
+    EXECUTE pg_catalog.format('CREATE SCHEMA %I AUTHORIZATION %I', schema_name, '${creator}');
+    -- COMMENT ON needs the schema's owner too: the grant is revoked after it.
     EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
       '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+    IF NOT already_member THEN
+      EXECUTE pg_catalog.format('REVOKE %I FROM %I', '${creator}', current_user);
+    END IF;
   ELSIF owner_name <> '${creator}' OR coalesce(strpos(schema_comment, '${CREATED_MARKER}'), 0) = 0 THEN
     -- Only a schema this function made (owned by ${creator}, stamped) is handed back; cleanup-ci can date only those.
     RAISE EXCEPTION 'schema % exists but was not made by ci.create_schema (owner %)', schema_name, owner_name USING ERRCODE = 'insufficient_privilege';
@@ -180,11 +206,6 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
   made.push(list.resource(PG.grant, `${CI_FUNCTION_SCHEMA}/public/functions`, {
     database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: PUBLIC, privileges: [],
   }, { ...after(), replaceWith: [createSchema] }));
-  // CREATE SCHEMA … AUTHORIZATION ci_builder needs the function's owner to hold ci_builder (PostgreSQL 16+: SET).
-  if (settings.postgres.provisioner !== undefined)
-    list.resource(PG.grantRole, `${settings.postgres.provisioner}/${creator}`, {
-      role: settings.postgres.provisioner, grantRole: creator,
-    }, { parent: access, dependsOn: [groupRole(creator)] });
 }
 
 /** A protected prod schema and its ACL; every step that edits the same ACL waits for the one before. */
