@@ -83,7 +83,7 @@ export function postgresProdWrites(r: Resource): string[] {
     const owner = text(p.owner);
     const provisioner = text(r.provider?.username);
     if (owner !== undefined && owner !== PROD_WRITER && owner !== provisioner)
-      found.push(violation(r, RULES.D1, `it makes ${owner} the owner of prod schema ${name}, and an owner can create, alter, drop and grant anything in it`, `leave owner unset, so the provisioner that runs pulumi up owns ${name}; ${WRITE_PATH}`));
+      found.push(violation(r, RULES.D1, `it makes ${owner} the owner of prod schema ${name}, and an owner can create, alter, drop and grant anything in it`, `make ${PROD_WRITER} its owner (the program does) or leave owner unset; ${WRITE_PATH}`));
     for (const policy of schemaPolicies(r)) {
       if (isPublic(policy.role)) continue;
       if ((policy.create || policy.createWithGrant) && policy.role !== PROD_WRITER)

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Boundary } from "../boundary/model";
 import { declaredWriters } from "./declared";
-import { PROD_SCHEMA_PREFIX } from "../roster/naming";
+import { PROD_SCHEMA_PREFIX, PROD_WRITER } from "../roster/naming";
 import { readCatalog, type Catalog, type CatalogPath, type MembershipRules, type Power } from "./live-catalog";
 import { looksLikePrefixed } from "./lookalike";
 import { classifyReads, guardedPattern, type LiveReads } from "./live-read";
@@ -129,7 +129,9 @@ export function classifyCatalog(catalog: Catalog, readCatalog: ReadCatalog, boun
     const admin = admins.get(path.principal);
     if (admin !== undefined) return { status: "admin", because: admin };
     if (path.principal === "PUBLIC") return { status: "drift", because: "PUBLIC holds it: every role can" };
-    if (NEVER_DECLARED.has(path.power)) return { status: "drift", because: `${path.power} is never declared` };
+    // On PostgreSQL the program makes prod_writer the owner of every prod schema: through a declared chain, that is declared.
+    const writerOwns = path.power === "schema owner" && path.chain.at(-1) === PROD_WRITER;
+    if (NEVER_DECLARED.has(path.power) && !writerOwns) return { status: "drift", because: `${path.power} is never declared` };
     const allowed = chains.get(path.schema) ?? anyProd;
     if (allowed.has(key(path.chain))) return { status: "declared", because: "declared chain" };
     return { status: "drift", because: "not in the boundary" };

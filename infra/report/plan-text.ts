@@ -2,6 +2,7 @@ import { alignColumns, count } from "./columns";
 import { renderDenyRules } from "./deny-rules";
 import type { AccessHolder, PlanReport, ProdSchemaPlan } from "./plan";
 import { keyInputs, lifecycle, typeName } from "./resources";
+import { PROD_WRITER } from "../roster/naming";
 
 // `plan` for people: the text a reviewer reads in a pull request.
 
@@ -61,7 +62,7 @@ export function renderPlan(report: PlanReport, options: { resources?: boolean } 
   const provisionerOwned = report.prodSchemas.filter((s) => s.owner === null).length;
   if (provisionerOwned > 0)
     lines.push(
-      `  Writers also read. ${provisionerOwned === t.prodSchemas.all ? "Every prod schema is" : `${count(provisionerOwned, "prod schema is", "prod schemas are")}`} owned by the provisioner that runs \`pulumi up\` (an admin path, see \`npm run audit\`).`,
+      `  Writers also read. ${provisionerOwned === t.prodSchemas.all ? "Every prod schema is" : `${count(provisionerOwned, "prod schema is", "prod schemas are")}`} owned by ${PROD_WRITER} on PostgreSQL and by the provisioner that runs \`pulumi up\` on Snowflake (an admin path, see \`npm run audit\`).`,
     );
   lines.push(
     "",

@@ -308,6 +308,11 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
     const reachable = view.reachable(subject.holder);
     const createsSchemas = subject.holder === creator || reachable.has(creator);
     const held = holdingsOf(subject.paths);
+    // PostgreSQL makes prod_writer, the only writer of prod (D1), the owner of every prod schema: it can drop one, not rename it (no CREATE on the database).
+    for (const prod of boundary.schemas.filter((s) => s.kind === "prod")) {
+      const h = held.get(prod.name);
+      if (h?.write && reachable.has(PROD_WRITER)) h.owner = true;
+    }
     // The boundary's CI schemas belong to their creator role.
     if (input.ciSchema && createsSchemas) held.set(input.ciSchema, { read: true, write: true, owner: true });
     const begin = [`BEGIN`, `SET LOCAL SESSION AUTHORIZATION ${q(subject.login)}`, ...settingsOf(subject.login)].join("; ");

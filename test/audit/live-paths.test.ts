@@ -212,7 +212,7 @@ const CASES: Case[] = [
       "CREATE FOREIGN TABLE bob_sales.remote_sample (id int, note text) SERVER loopback OPTIONS (schema_name 'prod_sales', table_name 'sample')",
       "ALTER FOREIGN TABLE bob_sales.remote_sample OWNER TO dev_bob",
     ],
-    expect: (audit) => writeDrift(audit, { schema: "prod_sales", principal: "bob", power: "CREATE on schema",
+    expect: (audit) => writeDrift(audit, { schema: "prod_sales", principal: "bob", power: "schema owner",
       chain: ["bob", "svc_prod", "prod_writer"], hops: ["logs in as svc_prod (user mapping on loopback)", "inherits"] }),
     attack: { as: "bob", sql: () => ["INSERT INTO bob_sales.remote_sample VALUES (45, 'written through a user mapping')"] },
     proof: "SELECT count(*) = 1 AS ok FROM prod_sales.sample WHERE note = 'written through a user mapping'",
@@ -477,7 +477,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
       await w.admin.query("CREATE ROLE x_bridge; GRANT prod_writer TO x_bridge");
       await w.admin.query("ALTER DEFAULT PRIVILEGES FOR ROLE prod_writer IN SCHEMA prod_finance GRANT SELECT ON TABLES TO dev_bob");
       const found = await audit();
-      writeDrift(found, { schema: "prod_sales", principal: "x_bridge", power: "CREATE on schema", latent: "latent: nobody logs in as this role" });
+      writeDrift(found, { schema: "prod_sales", principal: "x_bridge", power: "schema owner", latent: "latent: nobody logs in as this role" });
       readDrift(found, { schema: "prod_finance", principal: "bob", power: "default privilege", latent: "latent: only tables created later" });
       expect(renderLiveAudit(liveAuditReport(found, checkBoundary(boundary)))).toContain("(latent: nobody logs in as this role)");
     } finally {

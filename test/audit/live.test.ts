@@ -71,8 +71,9 @@ describe("the live audit of a clean sandbox", () => {
       expect(who("admin"), schema).toEqual(["postgres", "provisioner"]);
       expect(who("drift"), schema).toEqual([]);
       expect(writers.filter((w) => w.principal === "svc_prod").map((w) => [w.power, chainText(w), w.reach])).toEqual([
-        ["CREATE on schema", "svc_prod ─inherits→ prod_writer", "inherit"],
+        // prod_writer owns the prod schema (which covers CREATE) and the tables the prod account made in it.
         ["object owner", "svc_prod ─inherits→ prod_writer", "inherit"],
+        ["schema owner", "svc_prod ─inherits→ prod_writer", "inherit"],
       ]);
     }
   });
@@ -165,12 +166,12 @@ const PLANTED: Planted[] = [
   {
     name: "a developer made member of prod_writer WITH INHERIT",
     plant: ["GRANT prod_writer TO dev_alice WITH INHERIT TRUE"],
-    finds: PROD_SCHEMAS.map((schema) => ({ schema, principal: "alice", power: "CREATE on schema" as const, chain: ["alice", "dev_alice", "prod_writer"], hops: ["inherits", "inherits"], reach: "inherit" as const })),
+    finds: PROD_SCHEMAS.map((schema) => ({ schema, principal: "alice", power: "schema owner" as const, chain: ["alice", "dev_alice", "prod_writer"], hops: ["inherits", "inherits"], reach: "inherit" as const })),
   },
   {
     name: "a developer made member of prod_writer with NOINHERIT but SET TRUE",
     plant: ["GRANT prod_writer TO dev_alice WITH INHERIT FALSE, SET TRUE"],
-    finds: [{ schema: "prod_sales", principal: "alice", power: "CREATE on schema", chain: ["alice", "dev_alice", "prod_writer"], hops: ["inherits", "SET ROLE"], reach: "set" }],
+    finds: [{ schema: "prod_sales", principal: "alice", power: "schema owner", chain: ["alice", "dev_alice", "prod_writer"], hops: ["inherits", "SET ROLE"], reach: "set" }],
   },
   {
     name: "ADMIN on prod_writer only (INHERIT FALSE, SET FALSE)",
@@ -181,8 +182,8 @@ const PLANTED: Planted[] = [
     name: "a chain alice → x → prod_writer",
     plant: ["CREATE ROLE x_bridge", "GRANT x_bridge TO alice", "GRANT prod_writer TO x_bridge"],
     finds: [
-      { schema: "prod_sales", principal: "alice", power: "CREATE on schema", chain: ["alice", "x_bridge", "prod_writer"], reach: "inherit" },
-      { schema: "prod_sales", principal: "x_bridge", login: false, power: "CREATE on schema", chain: ["x_bridge", "prod_writer"] },
+      { schema: "prod_sales", principal: "alice", power: "schema owner", chain: ["alice", "x_bridge", "prod_writer"], reach: "inherit" },
+      { schema: "prod_sales", principal: "x_bridge", login: false, power: "schema owner", chain: ["x_bridge", "prod_writer"] },
     ],
   },
   {
@@ -201,12 +202,12 @@ const PLANTED: Planted[] = [
       "CREATE FUNCTION prod_sales.load_sample() RETURNS void LANGUAGE sql SECURITY DEFINER AS 'INSERT INTO prod_sales.sample VALUES (2, null)'",
       "ALTER FUNCTION prod_sales.load_sample() OWNER TO prod_writer",
     ],
-    finds: [{ schema: "prod_sales", principal: "PUBLIC", power: "CREATE on schema", chain: ["PUBLIC", "prod_writer"], hops: ["executes prod_sales.load_sample()"] }],
+    finds: [{ schema: "prod_sales", principal: "PUBLIC", power: "schema owner", chain: ["PUBLIC", "prod_writer"], hops: ["executes prod_sales.load_sample()"] }],
   },
   {
     name: "the program's CI function owned by a role other than the provisioner",
     plant: ["ALTER FUNCTION ci.create_schema(text, text) OWNER TO prod_writer"],
-    finds: [{ schema: "prod_sales", principal: "svc_ci", power: "CREATE on schema", chain: ["svc_ci", "ci_builder", "prod_writer"], hops: ["inherits", "executes ci.create_schema(text,text)"] }],
+    finds: [{ schema: "prod_sales", principal: "svc_ci", power: "schema owner", chain: ["svc_ci", "ci_builder", "prod_writer"], hops: ["inherits", "executes ci.create_schema(text,text)"] }],
   },
   {
     name: "a developer who can SET ROLE to the provisioner",
@@ -229,9 +230,9 @@ describe("the live audit finds each write path planted by hand, as drift", () =>
   it("prints each planted path as a DRIFT row with its chain", async () => {
     const audit = await auditWith(["GRANT prod_writer TO dev_alice WITH INHERIT FALSE, SET TRUE"]);
     const text = renderLiveAudit(liveAuditReport(audit, checkBoundary(boundary)));
-    expect(text).toMatch(/DRIFT\s+alice\s+login\s+alice ─inherits→ dev_alice ─SET ROLE→ prod_writer \(can SET ROLE to it\)\s+CREATE on the schema; owns object sample\n/);
+    expect(text).toMatch(/DRIFT\s+alice\s+login\s+alice ─inherits→ dev_alice ─SET ROLE→ prod_writer \(can SET ROLE to it\)\s+owns the schema \(alter, drop, grant\); owns object sample\n/);
     expect(text).toContain("DRIFT: 16 write paths the boundary does not declare, for 2 roles on 4 prod schemas: alice, dev_alice");
-    expect(all(audit).filter((w) => w.status === "drift").map(summary)).toContain("drift dev_alice CREATE on schema CREATE via dev_alice ─SET ROLE→ prod_writer");
+    expect(all(audit).filter((w) => w.status === "drift").map(summary)).toContain("drift dev_alice schema owner via dev_alice ─SET ROLE→ prod_writer");
   });
 
   it("flags declared prod schemas the database lacks and prod_ schemas the roster does not declare", async () => {
@@ -258,14 +259,14 @@ describe("the live audit finds each write path planted by hand, as drift", () =>
     const old = await auditWith(plant, { rules: "pre-16" });
     expect(old.membershipRules).toBe("pre-16");
     // Before 16 every membership allows SET ROLE, and NOINHERIT on the member is what stops inheritance.
-    expect(all(old)).toContainEqual(expect.objectContaining({ principal: "dev_alice", power: "CREATE on schema", chain: ["dev_alice", "prod_writer"], reach: "set", status: "drift" }));
+    expect(all(old)).toContainEqual(expect.objectContaining({ principal: "dev_alice", power: "schema owner", chain: ["dev_alice", "prod_writer"], reach: "set", status: "drift" }));
   });
 
   it("follows the pre-16 rule that CREATEROLE can grant itself any non-superuser role", async () => {
     const plant = ["CREATE ROLE eve LOGIN CREATEROLE"];
     expect(all(await auditWith(plant)).filter((w) => w.principal === "eve")).toEqual([]);
     const old = await auditWith(plant, { rules: "pre-16" });
-    expect(all(old)).toContainEqual(expect.objectContaining({ principal: "eve", schema: "prod_sales", power: "CREATE on schema", chain: ["eve", "prod_writer"], hops: ["CREATEROLE"], reach: "admin", status: "drift" }));
+    expect(all(old)).toContainEqual(expect.objectContaining({ principal: "eve", schema: "prod_sales", power: "schema owner", chain: ["eve", "prod_writer"], hops: ["CREATEROLE"], reach: "admin", status: "drift" }));
   });
 
   it("labels the provisioner named with --provisioner as the admin path, not the connecting role", async () => {

@@ -4,7 +4,7 @@ import { buildBoundary } from "../../infra/boundary/build";
 import { renderDiffMarkdown, resourceLines } from "../../infra/diff/markdown";
 import { permissionDiff } from "../../infra/diff/permissions";
 import { diffReport } from "../../infra/diff/report";
-import { resourceChange } from "../../infra/diff/resources";
+import { resourceChange, resourceDiff } from "../../infra/diff/resources";
 import { declareResources } from "../../infra/platforms/declare";
 import { checkBoundary } from "../../infra/boundary/rules";
 import { loadRoster } from "../../infra/roster/load";
@@ -103,5 +103,17 @@ describe("the resources a roster change creates, updates and deletes", () => {
     expect(render(slower)).toContain("No permission changes");
     expect(render(slower)).toContain(`Updates ${roster.developers.length} resources; ${declared - roster.developers.length} resources unchanged.`);
     expect(render(settings)).not.toContain("### Resources");
+  });
+});
+
+describe("a stack deployed before prod_writer owned the prod schemas", () => {
+  it("sees each PostgreSQL prod schema updated in place (owner), nothing created, deleted or replaced by a new name", () => {
+    const now = declareResources(buildBoundary(roster), settings);
+    // What the program declared then: prod schemas without an owner (the provisioner's).
+    const before = now.map((r) => (r.type === "postgresql:index/schema:Schema" && String(r.inputs.name).startsWith("prod_")
+      ? { ...r, inputs: Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "owner")) } : r));
+    const diff = resourceDiff(before, now);
+    expect(diff).toMatchObject({ creates: 0, updates: 4, deletes: 0, unchanged: now.length - 4 });
+    expect(diff.byType).toEqual([{ platform: "postgres", type: "postgresql.Schema", creates: 0, updates: 4, deletes: 0 }]);
   });
 });

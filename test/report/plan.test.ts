@@ -137,7 +137,7 @@ describe("plan text", () => {
       "                  read    prod_reader          alice, bob, carol, dave, erin, svc_ci",
       "  prod_sales      write   prod_writer          svc_prod",
       "                  read    prod_reader          alice, bob, carol, dave, erin, svc_ci",
-      "  Writers also read. Every prod schema is owned by the provisioner that runs `pulumi up` (an admin path, see `npm run audit`).",
+      "  Writers also read. Every prod schema is owned by prod_writer on PostgreSQL and by the provisioner that runs `pulumi up` on Snowflake (an admin path, see `npm run audit`).",
     ]);
   });
 

@@ -140,9 +140,10 @@ describe("the provider's SQL, per resource type", () => {
     expect(schemaCreateStatements(alice, false)).toEqual(['CREATE SCHEMA IF NOT EXISTS "alice_sales" AUTHORIZATION "dev_alice"']);
     expect(schemaCreateStatements(alice, true)).toEqual(['ALTER SCHEMA "alice_sales" OWNER TO "dev_alice"']);
     const prod = named(RESOURCE_TYPES.schema, "prod_sales").inputs;
-    expect(schemaCreateStatements(prod, false)).toEqual(['CREATE SCHEMA IF NOT EXISTS "prod_sales"']);
-    // An existing prod schema keeps whatever owner it has: the provider sets an owner only when one is declared.
-    expect(schemaCreateStatements(prod, true)).toEqual([]);
+    expect(schemaCreateStatements(prod, false)).toEqual(['CREATE SCHEMA IF NOT EXISTS "prod_sales" AUTHORIZATION "prod_writer"']);
+    expect(schemaCreateStatements(prod, true)).toEqual(['ALTER SCHEMA "prod_sales" OWNER TO "prod_writer"']);
+    // The provider sets an owner only when one is declared: an existing schema without one keeps its owner.
+    expect(schemaCreateStatements({ ...prod, owner: undefined }, true)).toEqual([]);
   });
 });
 

@@ -73,7 +73,11 @@ describe("the attack suite on the shipped roster", () => {
       expect(outcome("alice", "bob_sales", action)).toBe("denied");
     }
     expect(outcome("bob", "bob_sales", "drop_schema")).toBe("allowed");
-    expect(outcome("svc_prod", "prod_sales", "drop_schema")).toBe("denied");
+    // prod_writer owns the prod schemas on PostgreSQL: the prod account can drop one (D1 counts it as the writer's), never
+    // rename one (that takes CREATE on the database), and nobody else can do either.
+    expect(outcome("svc_prod", "prod_sales", "drop_schema")).toBe("allowed");
+    expect(outcome("svc_prod", "prod_sales", "rename_schema")).toBe("denied");
+    for (const p of ["alice", "bob", "carol", "dave", "erin", "svc_ci", "PUBLIC"]) expect(outcome(p, "prod_sales", "drop_schema")).toBe("denied");
     expect(outcome("svc_prod", DATABASE, "set_role_writer")).toBe("allowed");
     // CI creates schemas only through ci.create_schema; nobody else may call it, and nobody creates a schema directly (D1).
     expect(outcome("svc_ci", DATABASE, "create_ci_schema")).toBe("allowed");

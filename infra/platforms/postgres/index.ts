@@ -212,8 +212,12 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
 function prodSchema(list: ResourceList, access: DeclaredResource, schema: Schema, boundary: Boundary, database: string, groupRole: (name: string) => DeclaredResource): void {
   const made: DeclaredResource[] = [];
   const after = (...roles: string[]) => chained(access, made, groupRole, ...roles);
-  // Protected, and retained even if someone unprotects it: removing a domain never drops its data.
-  made.push(list.resource(PG.schema, schema.name, { name: schema.name, database }, { parent: access, protect: true, retainOnDelete: true }));
+  // Protected, and retained even if someone unprotects it: removing a domain never drops its data. Owned by the writer,
+  // which owns every table and view in it too: the provider self-grants a schema's owner (getRolesToGrant) but finds
+  // other owners in pg_tables only, so with any other owner a non-superuser could not revoke on the writer's views.
+  made.push(list.resource(PG.schema, schema.name, { name: schema.name, database, owner: PROD_WRITER }, {
+    parent: access, protect: true, retainOnDelete: true, dependsOn: [groupRole(PROD_WRITER)],
+  }));
 
   const grants = boundary.grants.filter((g) => g.schema === schema.name);
   for (const grant of grants) {

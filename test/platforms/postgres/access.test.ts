@@ -33,11 +33,11 @@ describe("PostgreSQL resources for the shipped roster", () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it("protects every prod schema and leaves it owned by the provisioner", () => {
+  it("protects every prod schema and makes prod_writer, which owns the tables and views in it, its owner", () => {
     for (const domain of ["sales", "marketing", "product", "finance"]) {
       const schema = named("postgresql:index/schema:Schema", `prod_${domain}`);
-      expect(schema).toMatchObject({ protect: true, retainOnDelete: true, inputs: { name: `prod_${domain}`, database: "analytics" } });
-      expect(schema.inputs.owner).toBeUndefined();
+      expect(schema).toMatchObject({ protect: true, retainOnDelete: true, inputs: { name: `prod_${domain}`, database: "analytics", owner: "prod_writer" } });
+      expect(schema.dependsOn).toContain("prod_writer");
     }
   });
 
