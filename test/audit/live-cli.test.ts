@@ -86,7 +86,7 @@ describe("audit --live", () => {
     // With the wrong provisioner named, the real one is a superuser nobody declared, and ci.create_schema a way to act as one.
     const wrong = JSON.parse((await audit("--live", superuserUrl(), "--json", "--provisioner", "postgres")).stdout) as LiveAuditReport;
     const drift = wrong.schemas[0]!.writers.filter((w) => w.status === "drift");
-    expect(drift.filter((w) => w.principal === "provisioner").map((w) => w.power)).toEqual(["database owner", "schema owner", "superuser"]);
+    expect(drift.filter((w) => w.principal === "provisioner").map((w) => w.power)).toEqual(["database owner", "superuser"]);
     expect(drift).toContainEqual(expect.objectContaining({ principal: "svc_ci", power: "superuser", chain: ["svc_ci", "ci_builder", "provisioner"], hops: ["inherits", "executes ci.create_schema(text,text)"] }));
   });
 

@@ -99,7 +99,7 @@ describe("plan and audit as child processes", () => {
     expect(resources.list!.length).toBe(resources.totals.postgres! + resources.totals.snowflake!);
     expect(printed.resources.list).toContainEqual(expect.objectContaining({
       platform: "postgres", type: "postgresql:index/schema:Schema", name: "prod_sales", protect: true, retainOnDelete: true,
-      inputs: { name: "prod_sales", database: "analytics" },
+      inputs: { name: "prod_sales", database: "analytics", owner: "prod_writer" },
     }));
   });
 
@@ -108,7 +108,7 @@ describe("plan and audit as child processes", () => {
     expect(result.status).toBe(0);
     const total = declareResources(shipped, shippedSettings()).length;
     expect(result.stdout).toContain(`Every resource \`pulumi up\` would manage (${total}; --json has every input and option)`);
-    expect(result.stdout).toMatch(/^ {2}postgres +postgresql\.Schema +prod_sales +protected, retained +database=analytics name=prod_sales$/m);
+    expect(result.stdout).toMatch(/^ {2}postgres +postgresql\.Schema +prod_sales +protected, retained +database=analytics name=prod_sales owner=prod_writer$/m);
     expect(result.stdout.split("\n").filter((line) => /^ {2}(postgres|snowflake) +\S+ +\S+ +\S/.test(line) && !/ total /.test(line))).toHaveLength(total);
   });
 
