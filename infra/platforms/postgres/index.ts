@@ -5,6 +5,7 @@ import { PUBLIC } from "../../boundary/model";
 import { authenticationRoles, type StackSettings } from "../../stack";
 import { PG } from "../kinds";
 import { ResourceList, type DeclaredResource, type DeclareOptions } from "../resources";
+import { chainRoleLocks } from "./lock-order";
 
 // PostgreSQL's reading of the boundary: which SQL objects and privileges "read" and "write" become.
 
@@ -156,7 +157,8 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
   }, { parent: access, dependsOn: [groupRole(PROD_WRITER)], ...REPLACE_IN_PLACE });
 
   access.outputs = { resourceCount: list.resources.length };
-  return list.resources;
+  // The provider's role advisory locks overlap for all of these on 16+: no two may run at once (40P01 otherwise).
+  return chainRoleLocks(list.resources);
 }
 
 /** A login's role inputs: developers get the session limits, service accounts act as the role they exist for. */

@@ -66,7 +66,8 @@ describe("PostgreSQL resources for the shipped roster", () => {
   it("serializes every change to one prod schema's ACL into a single chain", () => {
     const chain = resources.filter((r) => r.name.startsWith("prod_sales/"));
     expect(chain.map((r) => r.dependsOn[0])).toEqual(["prod_sales", ...chain.slice(0, -1).map((r) => r.name)]);
-    expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn).toEqual(["prod_sales/public/schema", "prod_reader"]);
+    // And after the last resource that takes the provider's role locks (the grant to PUBLIC takes none): see lock-order.ts.
+    expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn).toEqual(["prod_sales/public/schema", "prod_reader", "prod_sales/prod_writer/schema"]);
     expect(chain.every((r) => r.deleteBeforeReplace)).toBe(true);
   });
 
