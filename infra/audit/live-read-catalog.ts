@@ -32,6 +32,10 @@ export interface MachineryHealth {
   provisionerCanGrantCiBuilder: boolean | null;
   /** The owner of ci.create_schema(text, text), null when the function is missing. */
   ciFunctionOwner: string | null;
+  /** Roles the stack manages that the provisioner cannot grant, alter or drop (16+: no ADMIN on them; before: superusers). */
+  rolesWithoutAdmin: string[];
+  /** Developer schemas that exist with another owner than their developer's role. */
+  misownedDeveloperSchemas: { schema: string; owner: string; expected: string }[];
 }
 
 export interface ReadCatalog {
@@ -49,7 +53,7 @@ const SELECTS = sqlPrivilegeList(POSTGRES_READ_PRIVILEGES.table);
 /**
  * $1: membership rules (null: the server's). $2: the regular expression of schemas holding restricted data (null: none).
  * $3, $4: as in the write query (declared functions, provisioner). $5: the CI role; $6: the signature of the function
- * that creates CI schemas.
+ * that creates CI schemas. $7: the roles the stack manages; $8, $9: its developer schemas and their owning roles.
  */
 export const READ_CATALOG_SQL = `
 WITH RECURSIVE
@@ -156,7 +160,16 @@ SELECT json_build_object(
                                        FROM provisioner p CROSS JOIN ci_role c CROSS JOIN settings st),
     -- Matched in the catalog, not with to_regprocedure, which needs USAGE on the function's schema.
     'ciFunctionOwner', (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                         WHERE format('%s.%s(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) = $6 LIMIT 1)
+                         WHERE format('%s.%s(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) = $6 LIMIT 1),
+    -- What GRANT, ALTER ROLE and DROP ROLE take from a non-superuser: ADMIN on the role (16+), CREATEROLE before.
+    'rolesWithoutAdmin', (SELECT coalesce(json_agg(r.rolname::text ORDER BY r.rolname COLLATE "C"), '[]')
+                            FROM pg_roles r CROSS JOIN provisioner p CROSS JOIN settings st
+                           WHERE r.rolname = ANY ($7::text[]) AND NOT pg_has_role(p.oid, r.oid, 'MEMBER WITH ADMIN OPTION')
+                             AND NOT (st.version_num < 160000 AND p.rolcreaterole AND NOT r.rolsuper)),
+    'misownedDeveloperSchemas', (SELECT coalesce(json_agg(json_build_object('schema', d.schema, 'owner', pg_get_userbyid(n.nspowner)::text, 'expected', d.owner)
+                                                  ORDER BY d.schema COLLATE "C"), '[]')
+                                   FROM unnest($8::text[], $9::text[]) AS d(schema, owner) JOIN pg_namespace n ON n.nspname = d.schema
+                                  WHERE pg_get_userbyid(n.nspowner) <> d.owner)
   )
 ) AS catalog
 `;
@@ -169,6 +182,10 @@ export interface ReadCatalogOptions {
   guardedPattern?: string;
   ciBuilder: string;
   ciFunction: string;
+  /** Every role and login the stack declares. */
+  managedRoles?: readonly string[];
+  /** Every developer schema the stack declares, with its owning role. */
+  developerSchemas?: readonly { schema: string; owner: string }[];
 }
 
 /** Reads every read path to restricted data and the machinery's health, in one statement. */
@@ -181,6 +198,9 @@ export async function readReadCatalog(client: pg.Client, options: ReadCatalogOpt
     options.provisioner ?? null,
     options.ciBuilder,
     options.ciFunction,
+    [...(options.managedRoles ?? [])],
+    (options.developerSchemas ?? []).map((d) => d.schema),
+    (options.developerSchemas ?? []).map((d) => d.owner),
   ]);
   const catalog = result.rows[0]?.catalog;
   if (catalog === undefined) throw new Error("the read catalog query returned no row");

@@ -153,5 +153,19 @@ export function machineryChecks(health: MachineryHealth, provisioner: string): M
           ? `owned by ${provisioner}`
           : `owned by ${health.ciFunctionOwner}, not ${provisioner}: it runs with that role's rights`,
     },
+    {
+      check: "the provisioner can manage every declared role",
+      ok: health.rolesWithoutAdmin.length === 0,
+      detail: health.rolesWithoutAdmin.length === 0
+        ? `${provisioner} may grant, alter and drop each (PostgreSQL 16+: ADMIN on it, which its creator gets; before 16: CREATEROLE)`
+        : `${provisioner} cannot grant, alter or drop ${health.rolesWithoutAdmin.join(", ")}: on PostgreSQL 16+ that takes ADMIN on the role, which only its creator gets; pulumi up fails on them. Have an admin run GRANT <role> TO ${provisioner} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE for each`,
+    },
+    {
+      check: "developer schemas belong to their developer's role",
+      ok: health.misownedDeveloperSchemas.length === 0,
+      detail: health.misownedDeveloperSchemas.length === 0
+        ? "each is owned by dev_<developer>"
+        : `${health.misownedDeveloperSchemas.map((d) => `${d.schema} is owned by ${d.owner}, not ${d.expected}`).join("; ")}: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ${health.misownedDeveloperSchemas.map((d) => `ALTER SCHEMA ${d.schema} OWNER TO ${d.expected}`).join("; ")}`,
+    },
   ];
 }

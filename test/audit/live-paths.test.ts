@@ -370,6 +370,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     expect(clean.reads.publicGrants).toEqual([]);
     expect(clean.reads.machinery.map((c) => [c.check, c.ok])).toEqual([
       ["the provisioner can grant itself ci_builder", true], ["ci.create_schema belongs to the provisioner", true],
+      ["the provisioner can manage every declared role", true], ["developer schemas belong to their developer's role", true],
     ]);
     expect(clean.lookalikeSchemas).toEqual([]);
     expect(clean.drift).toBe(0);
@@ -497,6 +498,29 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     }
   });
 
+  it("reports what pulumi up cannot repair on 16+: roles the provisioner did not create, a developer schema given to someone else", async () => {
+    const manage = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "the provisioner can manage every declared role")!;
+    const owners = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role")!;
+    try {
+      // A CREATEROLE login that created none of the roles, as after a change of postgresql:username.
+      await w.admin.query("CREATE ROLE deployer LOGIN CREATEROLE; ALTER SCHEMA alice_sales OWNER TO dev_bob");
+      const found = await audit({ provisioner: "deployer" });
+      if (major >= 16) {
+        expect(manage(found)).toMatchObject({ ok: false });
+        expect(manage(found).detail).toMatch(/^deployer cannot grant, alter or drop alice, bob, carol, ci_builder, .*prod_writer.*svc_prod: on PostgreSQL 16\+ that takes ADMIN on the role/);
+        // And it is so: as deployer, GRANT and ALTER ROLE on one of them are refused.
+        await expect(w.admin.query("SET ROLE deployer; GRANT prod_reader TO dev_bob")).rejects.toThrow(/permission denied to grant role "prod_reader"/);
+      } else {
+        expect(manage(found)).toMatchObject({ ok: true });
+      }
+      expect(owners(found)).toMatchObject({ ok: false });
+      expect(owners(found).detail).toBe("alice_sales is owned by dev_bob, not dev_alice: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ALTER SCHEMA alice_sales OWNER TO dev_alice");
+      expect(found.drift).toBeGreaterThan(0);
+    } finally {
+      await w.admin.query("RESET ROLE; ALTER SCHEMA alice_sales OWNER TO dev_alice; DROP ROLE IF EXISTS deployer");
+    }
+  });
+
   it("checks --provisioner against the catalog, and the machinery: a provisioner that cannot grant itself ci_builder breaks ci.create_schema", async () => {
     await expect(audit({ provisioner: "no_such_role" })).rejects.toThrow(UnknownProvisionerError);
     try {
@@ -512,7 +536,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
       await expect(asLogin(w, "svc_ci", ["SELECT ci.create_schema('machinery', 'sales')"])).rejects.toThrow(/ci_builder/);
       // What the detail says to do is enough, and the check then passes.
       await w.admin.query(major >= 16 ? "GRANT ci_builder TO deployer WITH ADMIN OPTION, SET FALSE, INHERIT FALSE" : "ALTER ROLE deployer CREATEROLE");
-      expect((await audit({ provisioner: "deployer" })).reads.machinery.every((c) => c.ok)).toBe(true);
+      expect((await audit({ provisioner: "deployer" })).reads.machinery.find((c) => c.check === "the provisioner can grant itself ci_builder")).toMatchObject({ ok: true });
       await asLogin(w, "svc_ci", ["SELECT ci.create_schema('machinery', 'sales')"]);
       expect((await w.admin.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'ci_machinery_sales'")).rows).toEqual([{ owner: "ci_builder" }]);
     } finally {
