@@ -1,10 +1,6 @@
-// A faithful stand-in for terraform-provider-postgresql, not a second provisioning engine: it applies only what the program registered.
-// SQL per resource type as in cyrilgdn/terraform-provider-postgresql (resource_postgresql_{role,schema,grant,default_privileges,
-// grant_role,function}.go), steps in Pulumi's order and diff; any other resource type is refused, never guessed. Left out on purpose: advisory locks (one resource at a time here) and the temporary
-// self-grants a non-superuser provisioner needs (withRolesGranted), hence the superuser connection it insists on.
-
-import type pg from "pg";
-import type { DeclaredResource } from "../platforms/declare";
+// The SQL terraform-provider-postgresql v1.27.0 writes per resource type, as text: cyrilgdn/terraform-provider-postgresql
+// resource_postgresql_{role,schema,grant,default_privileges,grant_role,function}.go. How it runs them (transactions,
+// advisory locks, self-grants, read-backs) is ./provider; the engine that decides what runs when is ./engine.
 
 export const RESOURCE_TYPES = {
   role: "postgresql:index/role:Role",
@@ -15,8 +11,6 @@ export const RESOURCE_TYPES = {
   function: "postgresql:index/function:Function",
 } as const;
 
-const SUPPORTED: ReadonlySet<string> = new Set(Object.values(RESOURCE_TYPES));
-
 export type Operation = "create" | "update" | "delete";
 
 /** One SQL statement the applier ran, and for which resource. */
@@ -26,34 +20,6 @@ export interface AppliedStatement {
   operation: Operation;
   database: string;
   sql: string;
-}
-
-export interface ApplyOptions {
-  /** A connection to `database` as the provider's user; the applier ends the clients it asked for. */
-  connect(database: string): Promise<pg.Client>;
-  /** The database the provider itself connects to (`postgresql:database`, "postgres" when unset): roles are created,
-   *  altered and deleted over that connection, so REASSIGN OWNED / DROP OWNED reach only objects in that database. */
-  providerDatabase: string;
-  /** The provider's user name (`postgresql:username`): a deleted role's objects are reassigned to it. */
-  username: string;
-  /** The resources of the previous apply (the stack's state); what is missing now is deleted. */
-  previous?: readonly DeclaredResource[];
-  /** As `pulumi up --refresh`: re-run every unchanged Grant and DefaultPrivileges, which repairs drift in their scope
-   *  exactly as the provider's update would (REVOKE then GRANT leaves an undrifted scope as it was). */
-  refresh?: boolean;
-  log?: (statement: AppliedStatement) => void;
-}
-
-export class ApplyError extends Error {
-  constructor(
-    message: string,
-    readonly resource: string,
-    readonly applied: AppliedStatement[],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "ApplyError";
-  }
 }
 
 // ---------------------------------------------------------------- identifiers and inputs
@@ -84,8 +50,6 @@ const list = (inputs: Record<string, unknown>, key: string): string[] => {
   const value = inputs[key];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 };
-
-const keyOf = (resource: Pick<DeclaredResource, "type" | "name">): string => `${resource.type}::${resource.name}`;
 
 // ---------------------------------------------------------------- Role
 
@@ -188,14 +152,14 @@ export function roleUpdateStatements(before: Record<string, unknown>, after: Rec
   return statements;
 }
 
-/** resourcePostgreSQLRoleDelete, over the provider's own database connection. */
-export function roleDeleteStatements(inputs: Record<string, unknown>, username: string): string[] {
+/** resourcePostgreSQLRoleDelete, over the provider's own database connection: the owned objects (run with the role granted), then the role. */
+export function roleDeleteStatements(inputs: Record<string, unknown>, username: string): { owned: string[]; role: string[] } {
   const role = roleSpec(inputs);
   const name = quoteIdentifier(role.name);
-  return [
-    ...(role.skipReassignOwned ? [] : [`REASSIGN OWNED BY ${name} TO ${quoteIdentifier(username)}`, `DROP OWNED BY ${name}`]),
-    ...(role.skipDropRole ? [] : [`DROP ROLE ${name}`]),
-  ];
+  return {
+    owned: role.skipReassignOwned ? [] : [`REASSIGN OWNED BY ${name} TO ${quoteIdentifier(username)}`, `DROP OWNED BY ${name}`],
+    role: role.skipDropRole ? [] : [`DROP ROLE ${name}`],
+  };
 }
 
 // ---------------------------------------------------------------- Schema
@@ -227,9 +191,10 @@ export function schemaUpdateStatements(before: Record<string, unknown>, after: R
   return statements;
 }
 
+/** resourcePostgreSQLSchemaDelete's DROP, RESTRICT unless drop_cascade. */
 export function schemaDeleteStatements(inputs: Record<string, unknown>): string[] {
   const schema = schemaSpec(inputs);
-  return [`DROP SCHEMA ${quoteIdentifier(schema.name)}${schema.dropCascade ? " CASCADE" : ""}`];
+  return [`DROP SCHEMA ${quoteIdentifier(schema.name)} ${schema.dropCascade ? "CASCADE" : "RESTRICT"}`];
 }
 
 // ---------------------------------------------------------------- Grant
@@ -428,229 +393,4 @@ export function functionSignature(inputs: Record<string, unknown>): string {
 
 export function functionDeleteStatements(inputs: Record<string, unknown>): string[] {
   return [`DROP FUNCTION IF EXISTS ${functionSignature(inputs)} ${functionSpec(inputs).dropCascade ? "CASCADE" : "RESTRICT"}`];
-}
-
-// ---------------------------------------------------------------- the plan: Pulumi's diff and order
-
-/** Inputs that force a replacement (ForceNew in the provider's schema); any other change is an in-place update. */
-const FORCE_NEW: Record<string, readonly string[]> = {
-  [RESOURCE_TYPES.role]: [],
-  [RESOURCE_TYPES.schema]: ["database"],
-  [RESOURCE_TYPES.grant]: ["role", "database", "schema", "objectType", "objects", "columns", "withGrantOption"],
-  [RESOURCE_TYPES.defaultPrivileges]: ["role", "database", "owner", "forAllRoles", "schema", "objectType", "withGrantOption"],
-  [RESOURCE_TYPES.grantRole]: ["role", "grantRole", "withAdminOption"],
-  // The body, volatility, security, strictness and parallel safety change in place (CREATE OR REPLACE); the signature cannot.
-  [RESOURCE_TYPES.function]: ["schema", "name", "args", "language", "returns", "database"],
-};
-
-export interface PlannedStep {
-  operation: Operation;
-  resource: DeclaredResource;
-  /** For an update: the inputs before. */
-  before?: DeclaredResource;
-  /** Why this step is taken, in Pulumi's words. */
-  reason: "create" | "update" | "refresh" | "replace" | "delete";
-}
-
-const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-
-/** Names a resource refers to, so it is applied after them (the list names resources literally, with no output edges). */
-function references(resource: DeclaredResource): { roles: string[]; schemas: string[] } {
-  const i = resource.inputs;
-  const role = (key: string) => (typeof i[key] === "string" && i[key] !== "public" ? [i[key] as string] : []);
-  switch (resource.type) {
-    case RESOURCE_TYPES.role:
-      return { roles: list(i, "roles").concat(role("assumeRole")), schemas: [] };
-    case RESOURCE_TYPES.schema:
-      return { roles: role("owner"), schemas: [] };
-    case RESOURCE_TYPES.grant:
-      return { roles: role("role"), schemas: str(i, "objectType") === "database" ? [] : [str(i, "schema")] };
-    case RESOURCE_TYPES.defaultPrivileges:
-      return { roles: [...role("owner"), ...role("role")], schemas: [str(i, "schema")] };
-    case RESOURCE_TYPES.grantRole:
-      return { roles: [...role("role"), ...role("grantRole")], schemas: [] };
-    case RESOURCE_TYPES.function:
-      return { roles: [], schemas: [str(i, "schema", "public") || "public"] };
-    default:
-      return { roles: [], schemas: [] };
-  }
-}
-
-/** Registration order, except that a resource waits for its dependsOn and for the roles and schemas it names. */
-export function dependencyOrder(resources: readonly DeclaredResource[]): DeclaredResource[] {
-  const custom = resources.filter((r) => SUPPORTED.has(r.type));
-  const index = new Map(custom.map((r, i) => [r, i]));
-  const byRoleName = new Map<string, DeclaredResource>();
-  const bySchemaName = new Map<string, DeclaredResource>();
-  for (const r of custom) {
-    const name = str(r.inputs, "name");
-    if (r.type === RESOURCE_TYPES.role) byRoleName.set(name, r);
-    if (r.type === RESOURCE_TYPES.schema) bySchemaName.set(name, r);
-  }
-  const deps = new Map<DeclaredResource, Set<DeclaredResource>>();
-  for (const r of custom) {
-    const set = new Set<DeclaredResource>();
-    const own = index.get(r)!;
-    for (const name of r.dependsOn) {
-      // A logical name may be shared across types; the dependency is the latest one registered before this resource.
-      const candidates = custom.filter((c) => c.name === name && index.get(c)! < own);
-      const found = candidates[candidates.length - 1];
-      if (found) set.add(found);
-    }
-    const { roles, schemas } = references(r);
-    for (const name of roles) {
-      const found = byRoleName.get(name);
-      if (found && found !== r) set.add(found);
-    }
-    for (const name of schemas) {
-      const found = bySchemaName.get(name);
-      if (found && found !== r) set.add(found);
-    }
-    deps.set(r, set);
-  }
-  const done = new Set<DeclaredResource>();
-  const ordered: DeclaredResource[] = [];
-  while (ordered.length < custom.length) {
-    const next = custom.find((r) => !done.has(r) && [...deps.get(r)!].every((d) => done.has(d)));
-    if (!next) throw new Error(`dependency cycle among: ${custom.filter((r) => !done.has(r)).map((r) => r.name).join(", ")}`);
-    done.add(next);
-    ordered.push(next);
-  }
-  return ordered;
-}
-
-/** Pulumi's steps from the previous resources to the next: creates and updates in dependency order, then deletes in reverse. */
-export function planSteps(next: readonly DeclaredResource[], previous: readonly DeclaredResource[] = [], refresh = false): PlannedStep[] {
-  const unsupported = next.filter((r) => r.custom && !SUPPORTED.has(r.type));
-  if (unsupported.length > 0) throw new Error(`the sandbox applier does not know ${[...new Set(unsupported.map((r) => r.type))].join(", ")}`);
-  const before = new Map(previous.filter((r) => SUPPORTED.has(r.type)).map((r) => [keyOf(r), r]));
-  const nextKeys = new Set(next.map(keyOf));
-  const steps: PlannedStep[] = [];
-  const deleteLater: DeclaredResource[] = [];
-
-  const replaced = new Set<string>();
-  for (const resource of dependencyOrder(next)) {
-    const old = before.get(keyOf(resource));
-    if (!old) {
-      steps.push({ operation: "create", resource, reason: "create" });
-      continue;
-    }
-    const changed = [...new Set([...Object.keys(old.inputs), ...Object.keys(resource.inputs)])].filter((k) => !sameValue(old.inputs[k], resource.inputs[k]));
-    // replaceWith: Pulumi replaces this resource whenever one it names is replaced.
-    const replace = changed.some((k) => FORCE_NEW[resource.type]!.includes(k)) || (resource.replaceWith ?? []).some((name) => replaced.has(name));
-    if (replace) replaced.add(resource.name);
-    if (replace) {
-      if (old.protect) throw new Error(`${resource.name}: replacing it would delete it, and it is protected`);
-      if (resource.deleteBeforeReplace) {
-        steps.push({ operation: "delete", resource: old, reason: "replace" }, { operation: "create", resource, reason: "replace" });
-      } else {
-        steps.push({ operation: "create", resource, reason: "replace" });
-        deleteLater.push(old);
-      }
-    } else if (changed.length > 0) {
-      steps.push({ operation: "update", resource, before: old, reason: "update" });
-    } else if (refresh && (resource.type === RESOURCE_TYPES.grant || resource.type === RESOURCE_TYPES.defaultPrivileges)) {
-      steps.push({ operation: "update", resource, before: old, reason: "refresh" });
-    }
-  }
-
-  const removed = dependencyOrder(previous).filter((r) => !nextKeys.has(keyOf(r)));
-  for (const resource of deleteLater) steps.push({ operation: "delete", resource, reason: "replace" });
-  for (const resource of removed.reverse()) {
-    if (resource.protect) throw new Error(`${resource.name}: removing it would delete it, and it is protected (D6)`);
-    steps.push({ operation: "delete", resource, reason: "delete" });
-  }
-  return steps;
-}
-
-// ---------------------------------------------------------------- applying
-
-/** Applies `resources` (after `options.previous`, if given) and returns every statement it ran. */
-export async function applyResources(resources: readonly DeclaredResource[], options: ApplyOptions): Promise<AppliedStatement[]> {
-  const steps = planSteps(resources, options.previous ?? [], options.refresh ?? false);
-  const clients = new Map<string, pg.Client>();
-  const applied: AppliedStatement[] = [];
-  const client = async (database: string): Promise<pg.Client> => {
-    const existing = clients.get(database);
-    if (existing) return existing;
-    const fresh = await options.connect(database);
-    clients.set(database, fresh);
-    const su = await fresh.query<{ rolsuper: boolean }>("SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
-    if (su.rows[0]?.rolsuper !== true)
-      throw new Error("the sandbox applier needs a superuser connection: it leaves out the provider's temporary self-grants (withRolesGranted)");
-    return fresh;
-  };
-
-  try {
-    for (const step of steps) {
-      const { resource } = step;
-      const database = resource.type === RESOURCE_TYPES.role || resource.type === RESOURCE_TYPES.grantRole
-        ? options.providerDatabase
-        : str(resource.inputs, "database", options.providerDatabase);
-      if (step.operation === "delete" && resource.retainOnDelete) continue;
-      const db = await client(database);
-      const run = async (sql: string) => {
-        const entry: AppliedStatement = { resource: resource.name, type: resource.type, operation: step.operation, database, sql };
-        await db.query(sql);
-        applied.push(entry);
-        options.log?.(entry);
-      };
-      // Each resource operation is one transaction, as in the provider.
-      await db.query("BEGIN");
-      try {
-        for (const sql of await statementsFor(step, db, options.username)) await run(sql);
-        await db.query("COMMIT");
-      } catch (error) {
-        await db.query("ROLLBACK").catch(() => undefined);
-        throw new ApplyError(`${step.operation} ${resource.name}: ${(error as Error).message}`, resource.name, applied, { cause: error });
-      }
-    }
-  } finally {
-    await Promise.allSettled([...clients.values()].map((c) => c.end()));
-  }
-  return applied;
-}
-
-/** The statements for one step; the few the provider decides from the catalog are decided here the same way. */
-async function statementsFor(step: PlannedStep, db: pg.Client, username: string): Promise<string[]> {
-  const { resource, operation } = step;
-  const inputs = resource.inputs;
-  switch (resource.type) {
-    case RESOURCE_TYPES.role: {
-      if (operation === "create") return roleCreateStatements(inputs);
-      if (operation === "delete") return roleDeleteStatements(inputs, username);
-      const name = str(step.before!.inputs, "name");
-      const current = await db.query<{ role: string }>(
-        "SELECT pg_get_userbyid(m.roleid) AS role FROM pg_auth_members m JOIN pg_roles r ON m.member = r.oid WHERE r.rolname = $1",
-        [name],
-      );
-      return roleUpdateStatements(step.before!.inputs, inputs, current.rows.map((r) => r.role));
-    }
-    case RESOURCE_TYPES.schema: {
-      if (operation === "delete") return schemaDeleteStatements(inputs);
-      if (operation === "update") return schemaUpdateStatements(step.before!.inputs, inputs);
-      const found = await db.query("SELECT TRUE FROM pg_catalog.pg_namespace WHERE nspname = $1", [str(inputs, "name")]);
-      return schemaCreateStatements(inputs, (found.rowCount ?? 0) > 0);
-    }
-    case RESOURCE_TYPES.grant: {
-      if (operation !== "delete") return grantApplyStatements(inputs);
-      // A grant whose schema is already gone is treated as destroyed.
-      if (str(inputs, "objectType") !== "database") {
-        const found = await db.query("SELECT TRUE FROM pg_catalog.pg_namespace WHERE nspname = $1", [str(inputs, "schema")]);
-        if ((found.rowCount ?? 0) === 0) return [];
-      }
-      return [grantRevokeStatement(inputs)];
-    }
-    case RESOURCE_TYPES.defaultPrivileges:
-      return operation === "delete" ? [defaultPrivilegesRevokeStatement(inputs)] : defaultPrivilegesApplyStatements(inputs);
-    case RESOURCE_TYPES.grantRole:
-      if (operation === "create") return grantRoleCreateStatements(inputs);
-      if (operation === "delete") return grantRoleDeleteStatements(inputs);
-      return [...grantRoleDeleteStatements(step.before!.inputs), ...grantRoleCreateStatements(inputs)];
-    case RESOURCE_TYPES.function:
-      if (operation === "delete") return functionDeleteStatements(inputs);
-      return functionCreateStatements(inputs, operation === "update");
-    default:
-      throw new Error(`the sandbox applier does not know ${resource.type}`);
-  }
 }

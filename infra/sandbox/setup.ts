@@ -8,8 +8,10 @@ import { parse as parseYaml } from "yaml";
 import type { Boundary } from "../boundary/model";
 import type { DeclaredResource } from "../platforms/declare";
 import { ciSchemaName, PROD_WRITER } from "../roster/naming";
-import { applyResources, quoteIdentifier, type AppliedStatement } from "./apply";
+import { quoteIdentifier, type AppliedStatement } from "./apply";
 import { CI_CREATE_SCHEMA } from "./attacks";
+import { up, type StackState, type UpOptions, type UpResult, type StepResult } from "./engine";
+import { PostgresProvider, PROVIDER_MAX_CONNECTIONS } from "./provider";
 import { startThrowawayPostgres, type PostgresMajor, type ThrowawayPostgres } from "./server";
 
 /** How the provider connects (`postgresql:*` in the stack file): the user that owns what it creates, and its database. */
@@ -17,6 +19,8 @@ export interface ProviderConnection {
   username: string;
   /** `postgresql:database`; the provider's default is "postgres". Roles are created and deleted over this database. */
   database: string;
+  /** `postgresql:maxConnections`: the provider's pool per database (default 20). */
+  maxConnections: number;
 }
 
 /** The provider settings of a Pulumi.<stack>.yaml, with the provider's defaults. */
@@ -24,7 +28,11 @@ export function providerConnection(stackFile: string): ProviderConnection {
   const document = parseYaml(readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> } | null;
   const config = document?.config ?? {};
   const text = (key: string, fallback: string) => (typeof config[key] === "string" && config[key] !== "" ? (config[key] as string) : fallback);
-  return { username: text("postgresql:username", "postgres"), database: text("postgresql:database", "postgres") };
+  const maxConnections = config["postgresql:maxConnections"];
+  return {
+    username: text("postgresql:username", "postgres"), database: text("postgresql:database", "postgres"),
+    maxConnections: typeof maxConnections === "number" && maxConnections > 0 ? maxConnections : PROVIDER_MAX_CONNECTIONS,
+  };
 }
 
 /** A role that can log in to the sandbox, with its throwaway password. */
@@ -52,30 +60,63 @@ export interface Seeded {
   prodSessionRole?: string;
 }
 
+/** A `pulumi up` in which some step failed, as the CLI reports it: what failed, and everything that ran. */
+export class UpFailed extends Error {
+  constructor(readonly result: UpResult) {
+    const failed = result.steps.filter((s) => s.status === "failed");
+    super(`pulumi up failed: ${failed.map((s) => `${s.operation} ${s.resource.name}: ${s.error}`).join("; ")}`);
+    this.name = "UpFailed";
+  }
+  get failed(): StepResult[] {
+    return this.result.steps.filter((s) => s.status === "failed");
+  }
+}
+
+export interface SandboxUpOptions extends UpOptions {
+  log?: (statement: AppliedStatement) => void;
+  /** Return a failed run's result instead of throwing UpFailed. */
+  allowFailure?: boolean;
+}
+
 export class Sandbox {
+  /** The stack's state, as Pulumi keeps it between runs: what the provider stored after each operation. */
+  readonly state: StackState = new Map();
+
   private constructor(
     readonly server: ThrowawayPostgres,
     /** The warehouse database (the stack's `database`). */
     readonly database: string,
     readonly provider: ProviderConnection,
     private readonly provisionerPassword: string,
+    readonly major: PostgresMajor,
   ) {}
 
-  /** Starts a server with the provider's user (a superuser here) and the warehouse database; nothing applied yet. */
+  /**
+   * Starts a server on `major` with the provider's user made as the README asks of a managed database: a LOGIN
+   * CREATEROLE role, not a superuser, that owns the warehouse database (and on 14 its `public` schema); nothing applied yet.
+   */
   static async start(database: string, provider: ProviderConnection, log?: (line: string) => void, major?: PostgresMajor): Promise<Sandbox> {
     const server = await startThrowawayPostgres({ ...(log ? { log } : {}), ...(major ? { major } : {}) });
     try {
-      const password = provider.username === server.superuser ? server.password : randomBytes(18).toString("hex");
+      if (provider.username === server.superuser)
+        throw new Error(`postgresql:username is ${server.superuser}, the server's bootstrap superuser; the sandbox provisions as a non-superuser, as managed databases require: name the provisioner role instead`);
+      const password = randomBytes(18).toString("hex");
       const admin = await server.client();
+      let serverMajor: number;
       try {
-        if (provider.username !== server.superuser)
-          await admin.query(`CREATE ROLE ${quoteIdentifier(provider.username)} LOGIN SUPERUSER PASSWORD ${admin.escapeLiteral(password)}`);
+        await admin.query(`CREATE ROLE ${quoteIdentifier(provider.username)} LOGIN CREATEROLE PASSWORD ${admin.escapeLiteral(password)}`);
         for (const name of new Set([database, provider.database]))
           if (name !== "postgres") await admin.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(provider.username)}`);
+        serverMajor = Math.floor(Number((await admin.query<{ v: string }>("SHOW server_version_num")).rows[0]!.v) / 10000);
+        if (serverMajor < 15) {
+          // PostgreSQL 14's `public` belongs to the bootstrap superuser; the README has the provisioner take it over.
+          const publicOwner = await server.client(database);
+          await publicOwner.query(`ALTER SCHEMA public OWNER TO ${quoteIdentifier(provider.username)}`).finally(() => publicOwner.end());
+        }
       } finally {
         await admin.end();
       }
-      return new Sandbox(server, database, provider, password);
+      return new Sandbox(server, database, provider, password, serverMajor as PostgresMajor);
     } catch (error) {
       await server.stop();
       throw error;
@@ -84,27 +125,38 @@ export class Sandbox {
 
   /** A new client logged in as `login` (the provider's user by default) to `database` (the warehouse by default). */
   async connect(as?: { user: string; password: string }, database = this.database): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.server.url(database, as ?? { user: this.provider.username, password: this.provisionerPassword }) });
+    const client = new pg.Client({ connectionString: this.server.url(database, as ?? this.provisionerLogin) });
     client.on("error", () => undefined);
     await client.connect();
     return client;
   }
 
-  /** Applies the resources as the provider would, over the provider's own connection settings. */
-  apply(resources: readonly DeclaredResource[], options: { previous?: readonly DeclaredResource[]; refresh?: boolean; providerDatabase?: string; log?: (s: AppliedStatement) => void } = {}): Promise<AppliedStatement[]> {
-    return applyResources(resources, {
-      connect: (database) => this.connect(undefined, database),
-      providerDatabase: options.providerDatabase ?? this.provider.database,
+  private get provisionerLogin() {
+    return { user: this.provider.username, password: this.provisionerPassword };
+  }
+
+  /** `pulumi up` of `resources` against this sandbox's stack state, through the provider stand-in, as the provisioner. */
+  async up(resources: readonly DeclaredResource[], options: SandboxUpOptions = {}): Promise<UpResult> {
+    const provider = new PostgresProvider({
+      url: (database) => this.server.url(database, this.provisionerLogin),
+      providerDatabase: this.provider.database,
       username: this.provider.username,
-      ...(options.previous ? { previous: options.previous } : {}),
-      ...(options.refresh ? { refresh: true } : {}),
+      maxConnections: this.provider.maxConnections,
       ...(options.log ? { log: options.log } : {}),
     });
+    try {
+      const result = await up(resources, this.state, provider, options);
+      if (!options.allowFailure && result.steps.some((s) => s.status === "failed")) throw new UpFailed(result);
+      return result;
+    } finally {
+      await provider.close();
+    }
   }
 
   /** Throwaway passwords for every login role, the PUBLIC probe, and a table in each schema made by its real creator. */
   async seed(boundary: Boundary): Promise<Seeded> {
-    const admin = await this.connect();
+    // Fixtures are not the provider's work: they are made by the server's superuser, or by the login that would make them.
+    const admin = await this.server.client(this.database);
     const logins: SandboxLogin[] = [];
     const tables = new Map<string, string>();
     const seeded: Seeded = { logins, tables };
@@ -204,3 +256,4 @@ export class Sandbox {
     return this.server.stop();
   }
 }
+

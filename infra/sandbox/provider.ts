@@ -1,0 +1,555 @@
+// terraform-provider-postgresql v1.27.0 as a non-superuser provisioner meets it: each operation in its own transaction on
+// a pooled connection (max_connections), with the provider's advisory locks (pgLockRole), temporary self-grants
+// (withRolesGranted) and the read after every create and update, whose result is what the stack's state stores and what
+// the next `pulumi up` diffs against. Transcribed from postgresql/helpers.go and resource_postgresql_{role,schema,grant,
+// default_privileges,function}.go at ff936b9 (v1.27.0); the SQL text per resource comes from ./apply.
+
+import pg from "pg";
+import {
+  defaultPrivilegesApplyStatements, defaultPrivilegesRevokeStatement, functionCreateStatements, functionDeleteStatements,
+  functionSignature, grantApplyStatements, grantRevokeStatement, grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, quoteIdentifier, RESOURCE_TYPES,
+  roleCreateStatements, roleDeleteStatements, roleUpdateStatements, schemaCreateStatements, schemaDeleteStatements, schemaUpdateStatements, type AppliedStatement, type Operation,
+} from "./apply";
+import type { DeclaredResource } from "../platforms/resources";
+
+/** The provider's `max_connections` default: its database/sql pool per database never opens more. */
+export const PROVIDER_MAX_CONNECTIONS = 20;
+
+/** What the stack's state holds for one resource: its attributes as the provider's last read left them (Pulumi input names). */
+export type Attributes = Record<string, unknown>;
+
+export interface ProviderOptions {
+  /** A connection string for `database` as the provisioner. */
+  url(database: string): string;
+  /** `postgresql:database`: roles are created, altered and dropped over this database's connection. */
+  providerDatabase: string;
+  /** `postgresql:username`: REASSIGN OWNED hands a dropped role's objects to it. */
+  username: string;
+  maxConnections?: number;
+  log?: (statement: AppliedStatement) => void;
+}
+
+/** One transaction of one operation; every statement it runs is logged, locks and self-grants included. */
+interface Tx {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+const str = (a: Attributes, key: string, fallback = ""): string => (typeof a[key] === "string" ? (a[key] as string) : fallback);
+const strings = (a: Attributes, key: string): string[] => (Array.isArray(a[key]) ? (a[key] as unknown[]).filter((v): v is string => typeof v === "string") : []);
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+  const x = new Set(a);
+  const y = new Set(b);
+  return x.size === y.size && [...x].every((v) => y.has(v));
+};
+
+/** The provider's objectTypes map: pg_class.relkind / pg_default_acl.defaclobjtype per object_type. */
+const OBJECT_TYPES: Record<string, string> = { table: "r", sequence: "S", function: "f", type: "T", schema: "n" };
+
+export class PostgresProvider {
+  private readonly pools = new Map<string, pg.Pool>();
+
+  constructor(private readonly options: ProviderOptions) {}
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+  }
+
+  /** The database an operation connects to: roles go over the provider's own connection (startTransaction(client, "")). */
+  databaseOf(resource: Pick<DeclaredResource, "type">, attributes: Attributes): string {
+    return resource.type === RESOURCE_TYPES.role || resource.type === RESOURCE_TYPES.grantRole ? this.options.providerDatabase : str(attributes, "database", this.options.providerDatabase);
+  }
+
+  async create(resource: DeclaredResource): Promise<Attributes> {
+    const inputs = withDefaults(resource.type, resource.inputs);
+    const database = this.databaseOf(resource, inputs);
+    await this.transaction(resource, "create", database, async (tx) => {
+      switch (resource.type) {
+        case RESOURCE_TYPES.role:
+          for (const sql of roleCreateStatements(inputs)) await tx.query(sql);
+          return;
+        case RESOURCE_TYPES.schema: {
+          // resourcePostgreSQLSchemaCreate: the database owner and the schema's owner are granted for the CREATE.
+          const dbOwner = await databaseOwner(tx, database);
+          const owner = str(inputs, "owner");
+          const roles = owner !== "" && owner !== dbOwner ? [dbOwner, owner] : [dbOwner];
+          await withRolesGranted(tx, roles, async () => {
+            const found = await tx.query("SELECT TRUE FROM pg_catalog.pg_namespace WHERE nspname = $1", [str(inputs, "name")]);
+            for (const sql of schemaCreateStatements(inputs, (found.rowCount ?? 0) > 0)) await tx.query(sql);
+          });
+          return;
+        }
+        case RESOURCE_TYPES.grant:
+          return grantCreateOrUpdate(tx, inputs);
+        case RESOURCE_TYPES.defaultPrivileges:
+          return defaultPrivilegesCreate(tx, inputs);
+        case RESOURCE_TYPES.function:
+          for (const sql of functionCreateStatements(inputs)) await tx.query(sql);
+          return;
+        case RESOURCE_TYPES.grantRole:
+          // resourcePostgreSQLGrantRoleCreate: revokeRole, then grantRole; no lock, no self-grant.
+          for (const sql of grantRoleCreateStatements(inputs)) await tx.query(sql);
+          return;
+        default:
+          throw new Error(`the sandbox's provider does not know ${resource.type}`);
+      }
+    });
+    return (await this.read(resource, inputs)) ?? inputs;
+  }
+
+  async update(resource: DeclaredResource, state: Attributes): Promise<Attributes> {
+    const inputs = withDefaults(resource.type, resource.inputs);
+    const database = this.databaseOf(resource, inputs);
+    await this.transaction(resource, "update", database, async (tx) => {
+      switch (resource.type) {
+        case RESOURCE_TYPES.role: {
+          // resourcePostgreSQLRoleUpdate: the role and its members are locked; revokeRoles reads the memberships it drops.
+          await lockRole(tx, str(state, "name"));
+          const current = await tx.query<{ role: string }>(
+            "SELECT pg_get_userbyid(roleid) AS role FROM pg_catalog.pg_auth_members members JOIN pg_catalog.pg_roles ON members.member = pg_roles.oid WHERE pg_roles.rolname = $1",
+            [str(state, "name")],
+          );
+          for (const sql of roleUpdateStatements(state, inputs, current.rows.map((r) => r.role))) await tx.query(sql);
+          return;
+        }
+        case RESOURCE_TYPES.schema:
+          // resourcePostgreSQLSchemaUpdate: setSchemaName and setSchemaOwner run without withRolesGranted.
+          for (const sql of schemaUpdateStatements(state, inputs)) await tx.query(sql);
+          return;
+        case RESOURCE_TYPES.grant:
+          return grantCreateOrUpdate(tx, inputs);
+        case RESOURCE_TYPES.defaultPrivileges:
+          return defaultPrivilegesCreate(tx, inputs);
+        case RESOURCE_TYPES.function:
+          for (const sql of functionCreateStatements(inputs, true)) await tx.query(sql);
+          return;
+        default:
+          throw new Error(`the sandbox's provider does not know ${resource.type}`);
+      }
+    });
+    return (await this.read(resource, inputs)) ?? inputs;
+  }
+
+  async delete(resource: DeclaredResource, state: Attributes): Promise<void> {
+    const database = this.databaseOf(resource, state);
+    await this.transaction(resource, "delete", database, async (tx) => {
+      switch (resource.type) {
+        case RESOURCE_TYPES.role: {
+          // resourcePostgreSQLRoleDelete: lock, then REASSIGN/DROP OWNED with the role granted, then DROP ROLE.
+          const { owned, role } = roleDeleteStatements(state, this.options.username);
+          await lockRole(tx, str(state, "name"));
+          if (owned.length > 0)
+            await withRolesGranted(tx, [str(state, "name")], async () => {
+              for (const sql of owned) await tx.query(sql);
+            });
+          for (const sql of role) await tx.query(sql);
+          return;
+        }
+        case RESOURCE_TYPES.schema: {
+          const name = str(state, "name");
+          if (!(await exists(tx, "SELECT 1 FROM pg_namespace WHERE nspname=$1", name))) return;
+          await withRolesGranted(tx, [str(state, "owner")], async () => {
+            for (const sql of schemaDeleteStatements(state)) await tx.query(sql);
+          });
+          return;
+        }
+        case RESOURCE_TYPES.grant: {
+          // resourcePostgreSQLGrantDelete
+          await lockRole(tx, str(state, "role"));
+          if (str(state, "objectType") === "database") await lockDatabase(tx, str(state, "database"));
+          await withRolesGranted(tx, await rolesToGrant(tx, state), async () => {
+            await tx.query(grantRevokeStatement(state));
+          });
+          return;
+        }
+        case RESOURCE_TYPES.defaultPrivileges:
+          await lockRole(tx, str(state, "owner"));
+          await withRolesGranted(tx, [str(state, "owner")], async () => {
+            await tx.query(defaultPrivilegesRevokeStatement(state));
+          });
+          return;
+        case RESOURCE_TYPES.function:
+          for (const sql of functionDeleteStatements(state)) await tx.query(sql);
+          return;
+        case RESOURCE_TYPES.grantRole:
+          for (const sql of grantRoleDeleteStatements(state)) await tx.query(sql);
+          return;
+        default:
+          throw new Error(`the sandbox's provider does not know ${resource.type}`);
+      }
+    });
+  }
+
+  /** The provider's Read: the attributes as it stores them, or undefined when it finds the resource gone (SetId("")). */
+  async read(resource: DeclaredResource, state: Attributes): Promise<Attributes | undefined> {
+    const database = this.databaseOf(resource, state);
+    let result: Attributes | undefined;
+    await this.transaction(resource, "read", database, async (tx) => {
+      switch (resource.type) {
+        case RESOURCE_TYPES.role:
+          result = await readRole(tx, state);
+          return;
+        case RESOURCE_TYPES.schema: {
+          const found = await tx.query<{ owner: string }>(
+            "SELECT pg_catalog.pg_get_userbyid(n.nspowner) AS owner FROM pg_catalog.pg_namespace n WHERE n.nspname=$1", [str(state, "name")]);
+          result = found.rows[0] ? { ...state, owner: found.rows[0].owner, database } : undefined;
+          return;
+        }
+        case RESOURCE_TYPES.grant:
+          result = await readGrant(tx, state);
+          return;
+        case RESOURCE_TYPES.defaultPrivileges:
+          result = await readDefaultPrivileges(tx, state);
+          return;
+        case RESOURCE_TYPES.function:
+          result = await readFunction(tx, state, database);
+          return;
+        case RESOURCE_TYPES.grantRole: {
+          // readGrantRole: QueryRow takes the first of however many pg_auth_members rows match (16+: the automatic one too).
+          const found = await tx.query<{ role: string; grant_role: string; admin_option: boolean }>(
+            "SELECT pg_get_userbyid(member) as role, pg_get_userbyid(roleid) as grant_role, admin_option FROM pg_auth_members WHERE pg_get_userbyid(member) = $1 AND pg_get_userbyid(roleid) = $2",
+            [str(state, "role"), str(state, "grantRole")]);
+          const row = found.rows[0];
+          result = row ? { ...state, role: row.role, grantRole: row.grant_role, withAdminOption: row.admin_option } : undefined;
+          return;
+        }
+        default:
+          throw new Error(`the sandbox's provider does not know ${resource.type}`);
+      }
+    });
+    return result;
+  }
+
+  private pool(database: string): pg.Pool {
+    let pool = this.pools.get(database);
+    if (!pool) {
+      pool = new pg.Pool({ connectionString: this.options.url(database), max: this.options.maxConnections ?? PROVIDER_MAX_CONNECTIONS });
+      pool.on("error", () => undefined);
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  /** startTransaction … Commit, with deferredRollback on any error. */
+  private async transaction(resource: DeclaredResource, operation: Operation | "read", database: string, body: (tx: Tx) => Promise<void>): Promise<void> {
+    const client = await this.pool(database).connect();
+    const tx: Tx = {
+      query: async (sql, params) => {
+        const result = await client.query(sql, params);
+        if (operation !== "read") this.options.log?.({ resource: resource.name, type: resource.type, operation, database, sql });
+        return result;
+      },
+    };
+    try {
+      await client.query("BEGIN");
+      await body(tx);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- helpers.go
+
+/** pgLockRole: the role, then each of its members, in whatever order the server returns pg_auth_members rows. */
+async function lockRole(tx: Tx, role: string): Promise<void> {
+  await tx.query("SET statement_timeout = 0");
+  await tx.query("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = $1", [role]);
+  await tx.query("SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members JOIN pg_roles ON roleid = pg_roles.oid WHERE rolname = $1", [role]);
+}
+
+/** pgLockDatabase */
+async function lockDatabase(tx: Tx, database: string): Promise<void> {
+  await tx.query("SET statement_timeout = 0");
+  await tx.query("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_database WHERE datname = $1", [database]);
+}
+
+async function exists(tx: Tx, sql: string, ...params: unknown[]): Promise<boolean> {
+  return ((await tx.query(sql, params)).rowCount ?? 0) > 0;
+}
+
+async function isSuperuser(tx: Tx, role: string): Promise<boolean> {
+  const found = await tx.query<{ rolsuper: boolean }>("SELECT rolsuper FROM pg_roles WHERE rolname = $1", [role]);
+  if (!found.rows[0]) throw new Error(`could not check if role ${role} is superuser: sql: no rows in result set`);
+  return found.rows[0].rolsuper;
+}
+
+/** isMemberOfRole: on 16+ only a membership with SET counts (the automatic ADMIN one from CREATE ROLE has none). */
+async function isMemberOfRole(tx: Tx, role: string, member: string): Promise<boolean> {
+  const setOption = await exists(tx, "SELECT 1 FROM information_schema.columns WHERE table_name='pg_auth_members' AND column_name = 'set_option'");
+  const sql = "SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = $1 AND pg_get_userbyid(member) = $2" + (setOption ? " AND set_option" : "");
+  return exists(tx, sql, role, member);
+}
+
+async function grantRoleMembership(tx: Tx, role: string, member: string): Promise<boolean> {
+  if (member === role || (await isMemberOfRole(tx, role, member))) return false;
+  await tx.query(`GRANT ${quoteIdentifier(role)} TO ${quoteIdentifier(member)}`);
+  return true;
+}
+
+async function revokeRoleMembership(tx: Tx, role: string, member: string): Promise<boolean> {
+  if (member === role || !(await isMemberOfRole(tx, role, member))) return false;
+  await tx.query(`REVOKE ${quoteIdentifier(role)} FROM ${quoteIdentifier(member)}`);
+  return true;
+}
+
+/** withRolesGranted: grant each role to the current user (undoing a reverse membership first), run, then undo both. */
+async function withRolesGranted(tx: Tx, roles: readonly string[], fn: () => Promise<void>): Promise<void> {
+  if (roles.length === 0) return fn();
+  const currentUser = (await tx.query<{ current_user: string }>("SELECT CURRENT_USER")).rows[0]!.current_user;
+  if (await isSuperuser(tx, currentUser)) return fn();
+  const granted: string[] = [];
+  const revoked: string[] = [];
+  for (const role of roles) {
+    if (await isSuperuser(tx, role)) continue;
+    if (await revokeRoleMembership(tx, currentUser, role)) revoked.push(role);
+    if (await grantRoleMembership(tx, role, currentUser)) granted.push(role);
+  }
+  await fn();
+  for (const role of granted) await revokeRoleMembership(tx, role, currentUser);
+  for (const role of revoked) if (await exists(tx, "SELECT 1 FROM pg_roles WHERE rolname=$1", role)) await grantRoleMembership(tx, currentUser, role);
+}
+
+/** getDatabaseOwner */
+async function databaseOwner(tx: Tx, database: string): Promise<string> {
+  const found = await tx.query<{ rolname: string }>("SELECT rolname FROM pg_database JOIN pg_roles ON datdba = pg_roles.oid WHERE datname = $1", [database]);
+  if (!found.rows[0]) throw new Error(`could not find database '${database}' while looking for owner`);
+  return found.rows[0].rolname;
+}
+
+/** getRolesToGrant: the owners of the tables pg_tables lists (views are not there), the schema's owner, resolveOwners. */
+async function rolesToGrant(tx: Tx, grant: Attributes): Promise<string[]> {
+  const objectType = str(grant, "objectType");
+  if (objectType === "database") return [];
+  const schema = str(grant, "schema");
+  const owners = objectType === "schema" ? [] : (await tx.query<{ tableowner: string }>("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = $1", [schema])).rows.map((r) => r.tableowner);
+  const found = await tx.query<{ rolname: string }>("SELECT rolname FROM pg_namespace JOIN pg_roles ON nspowner = pg_roles.oid WHERE nspname = $1", [schema]);
+  if (!found.rows[0]) throw new Error(`could not find schema '${schema}' while looking for owner`);
+  if (!owners.includes(found.rows[0].rolname)) owners.push(found.rows[0].rolname);
+  const resolved: string[] = [];
+  for (const owner of owners) resolved.push(owner === "pg_database_owner" ? await databaseOwner(tx, (await tx.query<{ d: string }>("SELECT current_database() AS d")).rows[0]!.d) : owner);
+  return resolved;
+}
+
+// ---------------------------------------------------------------- the operations
+
+/** resourcePostgreSQLGrantCreateOrUpdate */
+async function grantCreateOrUpdate(tx: Tx, grant: Attributes): Promise<void> {
+  const statements = grantApplyStatements(grant);
+  await lockRole(tx, str(grant, "role"));
+  if (str(grant, "objectType") === "database") await lockDatabase(tx, str(grant, "database"));
+  await withRolesGranted(tx, await rolesToGrant(tx, grant), async () => {
+    for (const sql of statements) await tx.query(sql);
+  });
+}
+
+/** resourcePostgreSQLDefaultPrivilegesCreate (and Update) */
+async function defaultPrivilegesCreate(tx: Tx, d: Attributes): Promise<void> {
+  const statements = defaultPrivilegesApplyStatements(d);
+  await lockRole(tx, str(d, "owner"));
+  await withRolesGranted(tx, [str(d, "owner")], async () => {
+    for (const sql of statements) await tx.query(sql);
+  });
+}
+
+/** getRoleOID: PUBLIC is 0 */
+async function roleOid(tx: Tx, role: string): Promise<number> {
+  if (role === "public") return 0;
+  const found = await tx.query<{ oid: number }>("SELECT oid FROM pg_roles WHERE rolname = $1", [role]);
+  if (!found.rows[0]) throw new Error(`could not find oid for role ${role}: sql: no rows in result set`);
+  return Number(found.rows[0].oid);
+}
+
+/** resourcePostgreSQLRoleReadImpl: flags, memberships, and rolconfig's search_path, timeouts and role. */
+async function readRole(tx: Tx, state: Attributes): Promise<Attributes | undefined> {
+  const found = await tx.query<{
+    roles: string[]; rolname: string; rolsuper: boolean; rolinherit: boolean; rolcreaterole: boolean; rolcreatedb: boolean;
+    rolcanlogin: boolean; rolconnlimit: number; validuntil: string; rolconfig: string[] | null; rolreplication: boolean; rolbypassrls: boolean;
+  }>(`SELECT ARRAY(
+      SELECT pg_get_userbyid(roleid) FROM pg_catalog.pg_auth_members members WHERE member = pg_roles.oid
+    )::text[] AS roles, rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit,
+    COALESCE(rolvaliduntil::TEXT, 'infinity') AS validuntil, rolconfig, rolreplication, rolbypassrls
+    FROM pg_catalog.pg_roles WHERE rolname=$1`, [str(state, "name")]);
+  const r = found.rows[0];
+  if (!r) return undefined;
+  const config = r.rolconfig ?? [];
+  const setting = (key: string) => config.find((c) => c.startsWith(key))?.slice(key.length + 1);
+  const timeout = (key: string) => {
+    const value = setting(key);
+    return value === undefined ? 0 : Number.parseInt(value.split(", ")[0]!, 10);
+  };
+  // readAssumeRole keeps the last entry starting with "role"
+  const assumeRole = config.filter((c) => c.startsWith("role")).map((c) => c.slice("role=".length)).pop() ?? "";
+  const searchPath = setting("search_path");
+  return {
+    ...state,
+    name: r.rolname, connectionLimit: r.rolconnlimit, createDatabase: r.rolcreatedb, createRole: r.rolcreaterole, encryptedPassword: true,
+    inherit: r.rolinherit, login: r.rolcanlogin, superuser: r.rolsuper, validUntil: r.validuntil, replication: r.rolreplication,
+    bypassRowLevelSecurity: r.rolbypassrls, roles: [...new Set(r.roles)].sort(),
+    searchPaths: searchPath === undefined ? [] : searchPath.split(", ").map((p) => p.replaceAll('"', "")),
+    assumeRole, statementTimeout: timeout("statement_timeout"), idleInTransactionSessionTimeout: timeout("idle_in_transaction_session_timeout"),
+  };
+}
+
+/** resourcePostgreSQLGrantRead: gone when its role or schema is; else readRolePrivileges (tables: relkind 'r' only). */
+async function readGrant(tx: Tx, state: Attributes): Promise<Attributes | undefined> {
+  const role = str(state, "role");
+  const objectType = str(state, "objectType");
+  const schema = str(state, "schema");
+  if (role !== "public" && !(await exists(tx, "SELECT 1 FROM pg_roles WHERE rolname=$1", role))) return undefined;
+  if (objectType !== "database" && schema !== "" && !(await exists(tx, "SELECT 1 FROM pg_namespace WHERE nspname=$1", schema))) return undefined;
+  const oid = await roleOid(tx, role);
+  const wanted = strings(state, "privileges");
+  const withPrivileges = (privileges: string[]): Attributes => (sameSet(privileges, wanted) ? state : { ...state, privileges: [...privileges].sort() });
+  const aggregated = async (sql: string, params: unknown[]) => (await tx.query<{ p: string[] | null }>(sql, params)).rows[0]?.p ?? [];
+  if (objectType === "database")
+    return withPrivileges(await aggregated("SELECT array_agg(privilege_type) AS p FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname=$1) as privileges WHERE grantee = $2", [str(state, "database"), oid]));
+  if (objectType === "schema")
+    return withPrivileges(await aggregated("SELECT array_agg(privilege_type) AS p FROM (SELECT (aclexplode(nspacl)).* FROM pg_namespace WHERE nspname=$1) as privileges WHERE grantee = $2", [schema, oid]));
+  const rows = ["function", "procedure", "routine"].includes(objectType)
+    ? await tx.query<{ name: string; p: string[] }>(`SELECT pg_proc.proname AS name, array_remove(array_agg(privilege_type), NULL) AS p
+        FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pg_proc.pronamespace
+        LEFT JOIN (SELECT acls.* FROM (SELECT proname, pronamespace, (aclexplode(proacl)).* FROM pg_proc) acls WHERE grantee = $1) privs
+        USING (proname, pronamespace) WHERE nspname = $2 GROUP BY pg_proc.proname`, [oid, schema])
+    : await tx.query<{ name: string; p: string[] }>(`SELECT pg_class.relname AS name, array_remove(array_agg(privilege_type), NULL) AS p
+        FROM pg_class JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace
+        LEFT JOIN (SELECT acls.* FROM (SELECT relname, relnamespace, relkind, (aclexplode(relacl)).* FROM pg_class c) as acls WHERE grantee=$1) privs
+        USING (relname, relnamespace, relkind) WHERE nspname = $2 AND relkind = $3 GROUP BY pg_class.relname`, [oid, schema, OBJECT_TYPES[objectType]]);
+  const objects = strings(state, "objects");
+  // The first object whose privileges differ from the state's becomes the state's privileges, forcing an update.
+  for (const row of rows.rows) {
+    if (objects.length > 0 && !objects.includes(row.name)) continue;
+    if (!sameSet(row.p, wanted)) return withPrivileges(row.p);
+  }
+  return state;
+}
+
+/** readRoleDefaultPrivileges: it too takes pgLockRole on the owner. */
+async function readDefaultPrivileges(tx: Tx, state: Attributes): Promise<Attributes | undefined> {
+  const owner = str(state, "owner");
+  const schema = str(state, "schema");
+  await lockRole(tx, owner);
+  const oid = await roleOid(tx, str(state, "role"));
+  const type = OBJECT_TYPES[str(state, "objectType")];
+  const found = schema !== ""
+    ? await tx.query<{ p: string[] | null }>(`SELECT array_agg(prtype) AS p FROM (
+        SELECT defaclnamespace, (aclexplode(defaclacl)).* FROM pg_default_acl WHERE defaclobjtype = $3
+      ) AS t (namespace, grantor_oid, grantee_oid, prtype, grantable)
+      JOIN pg_namespace ON pg_namespace.oid = namespace
+      WHERE grantee_oid = $1 AND nspname = $2 AND pg_get_userbyid(grantor_oid) = $4`, [oid, schema, type, owner])
+    : await tx.query<{ p: string[] | null }>(`SELECT array_agg(prtype) AS p FROM (
+        SELECT defaclnamespace, (aclexplode(defaclacl)).* FROM pg_default_acl WHERE defaclobjtype = $2
+      ) AS t (namespace, grantor_oid, grantee_oid, prtype, grantable)
+      WHERE grantee_oid = $1 AND namespace = 0 AND pg_get_userbyid(grantor_oid) = $3`, [oid, type, owner]);
+  const privileges = found.rows[0]?.p ?? [];
+  const wanted = strings(state, "privileges");
+  // No privileges read back means "gone", unless none were asked for.
+  if (privileges.length === 0 && wanted.length > 0) return undefined;
+  return sameSet(privileges, wanted) ? state : { ...state, privileges: [...privileges].sort() };
+}
+
+/** resourcePostgreSQLFunctionReadImpl: pg_get_functiondef, taken apart by PGFunction.Parse's regular expression. */
+async function readFunction(tx: Tx, state: Attributes, database: string): Promise<Attributes | undefined> {
+  const found = await tx.query<{ def: string }>(
+    "SELECT pg_get_functiondef(p.oid::regproc) AS def FROM pg_proc p LEFT JOIN pg_namespace n ON p.pronamespace = n.oid WHERE p.oid = to_regprocedure($1)",
+    [functionSignature(state)],
+  );
+  if (!found.rows[0]) return undefined;
+  return { ...state, database, ...parseFunctionDefinition(found.rows[0].def) };
+}
+
+/** PGFunction.Parse and PGFunctionArg.Parse (model_pg_function.go): JavaScript's backtracking gives the same match as Go's leftmost-first. */
+export function parseFunctionDefinition(definition: string): Attributes {
+  const m = /CREATE\sOR\sREPLACE\sFUNCTION\s(?<schema>[^.]+)\.(?<name>[^(]+)\((?<args>.*)\).*RETURNS\s(?<returns>[^\n]+).*LANGUAGE\s(?<language>[^\n\s]+)\s*(?<volatility>(STABLE|IMMUTABLE)?)\s*(?<parallel>(PARALLEL (SAFE|RESTRICTED))?)\s*(?<strict>(STRICT)?)\s*(?<security>(SECURITY DEFINER)?).*\$[a-zA-Z]*\$(?<body>.*)\$[a-zA-Z]*\$/is
+    .exec(definition)?.groups ?? {};
+  const args = (m.args ?? "") === "" ? [] : m.args!.split(",").map((raw) => {
+    const withDefault = /(?<data>.*)\sDEFAULT\s(?<def>.*)/is.exec(raw)?.groups;
+    const data = withDefault ? withDefault.data! : raw;
+    const arg = /((?<mode>IN|OUT|INOUT|VARIADIC)\s)?(?<name>[^\s]+)\s(?<type>.*)/is.exec(data)?.groups ?? {};
+    return { type: arg.type ?? "", name: arg.name ?? "", mode: arg.mode || "IN", default: withDefault?.def ?? "" };
+  });
+  return {
+    schema: m.schema ?? "", name: m.name ?? "", returns: m.returns ?? "", language: m.language ?? "", body: m.body ?? "", args,
+    securityDefiner: (m.security ?? "") !== "", strict: (m.strict ?? "") !== "",
+    volatility: m.volatility || "VOLATILE", parallel: m.parallel ? m.parallel.replace(/^PARALLEL /, "") : "UNSAFE",
+  };
+}
+
+// ---------------------------------------------------------------- the schema: defaults, ForceNew, how the diff compares
+
+type Kind = "scalar" | "set" | "list";
+interface Attribute {
+  kind: Kind;
+  /** The schema's Default; `computed` attributes left out of the config take what the provider read instead. */
+  default?: unknown;
+  computed?: boolean;
+  forceNew?: boolean;
+}
+
+const scalar = (value: unknown, forceNew = false): Attribute => ({ kind: "scalar", default: value, forceNew });
+const computed = (forceNew = false): Attribute => ({ kind: "scalar", computed: true, forceNew });
+const set = (forceNew = false): Attribute => ({ kind: "set", default: [], forceNew });
+
+/** Each resource's attributes as its schema declares them (resourcePostgreSQL*() in the provider), under Pulumi's names. */
+export const ATTRIBUTES: Record<string, Record<string, Attribute>> = {
+  [RESOURCE_TYPES.role]: {
+    name: scalar(""), superuser: scalar(false), createDatabase: scalar(false), createRole: scalar(false), inherit: scalar(true),
+    login: scalar(false), replication: scalar(false), bypassRowLevelSecurity: scalar(false), connectionLimit: scalar(-1),
+    encryptedPassword: scalar(true), validUntil: scalar("infinity"), roles: set(), searchPaths: { kind: "list", default: [] },
+    statementTimeout: scalar(0), idleInTransactionSessionTimeout: scalar(0), assumeRole: scalar(""),
+    skipDropRole: scalar(false), skipReassignOwned: scalar(false),
+  },
+  [RESOURCE_TYPES.schema]: { name: scalar(""), database: computed(true), owner: computed(), ifNotExists: scalar(true), dropCascade: scalar(false) },
+  [RESOURCE_TYPES.grant]: {
+    database: scalar("", true), schema: scalar("", true), objectType: scalar("", true), objects: set(true), columns: set(true),
+    privileges: set(), role: scalar("", true), withGrantOption: scalar(false, true),
+  },
+  [RESOURCE_TYPES.defaultPrivileges]: {
+    database: scalar("", true), schema: scalar("", true), owner: scalar("", true), role: scalar("", true), objectType: scalar("", true),
+    privileges: set(), withGrantOption: scalar(false, true),
+  },
+  [RESOURCE_TYPES.grantRole]: { role: scalar("", true), grantRole: scalar("", true), withAdminOption: scalar(false, true) },
+  [RESOURCE_TYPES.function]: {
+    schema: computed(true), name: scalar("", true), args: { kind: "list", default: [], forceNew: true }, returns: computed(true),
+    language: scalar("plpgsql", true), body: scalar(""), volatility: scalar("VOLATILE"), parallel: scalar("UNSAFE"),
+    securityDefiner: scalar(false), strict: scalar(false), dropCascade: scalar(false), database: computed(true),
+  },
+};
+
+/** The config as the provider sees it: every attribute the schema defaults, filled in. */
+export function withDefaults(type: string, inputs: Attributes): Attributes {
+  const attributes = ATTRIBUTES[type];
+  if (!attributes) throw new Error(`the sandbox's provider does not know ${type}`);
+  const result: Attributes = { ...inputs };
+  for (const [key, attribute] of Object.entries(attributes)) if (result[key] === undefined && !attribute.computed) result[key] = attribute.default;
+  return result;
+}
+
+/** The provider's Diff for one resource: which attributes differ between the config and the stored state, and whether that replaces it. */
+export function diffAttributes(type: string, inputs: Attributes, state: Attributes): { changed: string[]; replace: boolean } {
+  const config = withDefaults(type, inputs);
+  const changed: string[] = [];
+  for (const [key, attribute] of Object.entries(ATTRIBUTES[type]!)) {
+    const wanted = config[key];
+    if (wanted === undefined) continue; // Optional+Computed and not in the config: whatever was read stands.
+    if (!sameAttribute(type, key, attribute.kind, wanted, state[key])) changed.push(key);
+  }
+  return { changed, replace: changed.some((key) => ATTRIBUTES[type]![key]!.forceNew === true) };
+}
+
+function sameAttribute(type: string, key: string, kind: Kind, wanted: unknown, stored: unknown): boolean {
+  if (type === RESOURCE_TYPES.function && key === "body") return normalizeFunctionBody(String(wanted)) === stored; // the body's DiffSuppressFunc
+  if (type === RESOURCE_TYPES.function && key === "args") {
+    // Each argument compared as the schema does: mode "" and "IN" are the same (its DiffSuppressFunc), default "" when unset.
+    const norm = (args: unknown) => (Array.isArray(args) ? args : []).map((a: Record<string, unknown>) => ({
+      type: String(a.type ?? ""), name: String(a.name ?? ""), mode: a.mode === undefined || a.mode === "" ? "IN" : String(a.mode), default: String(a.default ?? ""),
+    }));
+    return JSON.stringify(norm(wanted)) === JSON.stringify(norm(stored));
+  }
+  if (kind === "set") return sameSet(Array.isArray(wanted) ? (wanted as string[]) : [], Array.isArray(stored) ? (stored as string[]) : []);
+  return JSON.stringify(wanted) === JSON.stringify(stored ?? (kind === "list" ? [] : null));
+}
