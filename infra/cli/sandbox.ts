@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "commander";
 import type pg from "pg";
 import { auditLive, type LiveAudit } from "../audit/live";
 import { buildBoundary } from "../boundary/build";
@@ -8,7 +9,9 @@ import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
 import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
 import { quoteIdentifier, type AppliedStatement } from "../sandbox/apply";
+import { DEFAULT_PARALLEL, summarize, type UpResult } from "../sandbox/engine";
 import { untilStopped } from "../sandbox/lifetime";
+import { DEFAULT_POSTGRES_MAJOR, POSTGRES_MAJORS, type PostgresMajor } from "../sandbox/server";
 import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
 import { ExitCode, printReport, readRoster, readStackSettings, rosterCommand, type CommonOptions } from "./command";
 import { authenticationRoles } from "../stack";
@@ -22,13 +25,26 @@ interface SandboxOptions extends CommonOptions {
   stackConfig: string;
   keep?: boolean;
   sql?: boolean;
+  pgVersion: PostgresMajor;
+  parallel: number;
+}
+
+/** One `pulumi up` as the report shows it. */
+interface UpSummary {
+  summary: string;
+  /** Each step that changed something or failed: `update prod_reader (roles)`. */
+  changes: string[];
+  ms: number;
 }
 
 interface SandboxReport {
   roster: string;
   server: { host: string; port: number; database: string; dataDir: string; version: string };
   provider: { username: string; database: string };
-  applied: { resources: number; statements: number; sql?: string[] };
+  applied: { resources: number; statements: number; parallel: number | "unbounded"; sql?: string[] } & UpSummary;
+  /** A second `pulumi up` and a `pulumi up --refresh` right after: both should find nothing to change. */
+  secondUp?: UpSummary;
+  refresh?: UpSummary & { goneOnRefresh: string[] };
   seeded: Omit<Seeded, "logins" | "tables"> & { tables: Record<string, string> };
   attacks: AttackMatrix;
   liveAudit: LiveAudit | { error: string };
@@ -39,6 +55,18 @@ interface SandboxReport {
 }
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
+
+function postgresMajor(value: string): PostgresMajor {
+  const major = POSTGRES_MAJORS.find((m) => String(m) === value);
+  if (major === undefined) throw new InvalidArgumentError(`one of ${POSTGRES_MAJORS.join(", ")}`);
+  return major;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("a whole number of 1 or more");
+  return n;
+}
 
 function notesFor(boundary: Boundary, database: string, provider: { database: string }, seeded: Seeded): string[] {
   const notes: string[] = [];
@@ -82,10 +110,29 @@ function renderLiveAudit(audit: LiveAudit | { error: string }): string {
   return `${lines.join("\n")}\n`;
 }
 
+function upSummary(result: UpResult): UpSummary {
+  const changes = result.steps
+    .filter((s) => s.operation !== "same" || s.status !== "done")
+    .map((s) => `${s.status === "done" ? "" : `${s.status.toUpperCase()} `}${s.operation} ${s.resource.name}${s.changed.length > 0 ? ` (${s.changed.join(", ")})` : ""}${s.error ? `: ${s.error}` : ""}`);
+  return { summary: summarize(result.steps), changes, ms: Math.round(result.ms) };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function renderUp(title: string, up: UpSummary): string[] {
+  return [`${title}: ${up.summary} in ${seconds(up.ms)}`, ...up.changes.slice(0, 20).map((c) => `  ${c}`), ...(up.changes.length > 20 ? [`  ... ${up.changes.length - 20} more`] : [])];
+}
+
 function renderReport(report: SandboxReport): string {
+  const { applied } = report;
   const out: string[] = [
     `Sandbox: PostgreSQL ${report.server.version} on ${report.server.host}:${report.server.port}, database ${report.server.database} (data in ${report.server.dataDir}, removed on exit)`,
-    `Applied ${report.applied.resources} resources with ${report.applied.statements} statements as ${report.provider.username}, connected to ${report.provider.database} (postgresql:username, postgresql:database), the SQL terraform-provider-postgresql issues.`,
+    `pulumi up (--parallel ${applied.parallel}): ${applied.resources} resources, ${applied.statements} statements in ${seconds(applied.ms)}, as ${report.provider.username} ` +
+      `(CREATEROLE, not a superuser, owner of ${report.server.database}) connected to ${report.provider.database}: terraform-provider-postgresql's SQL, locks and self-grants.`,
+    ...applied.changes.filter((c) => /^(FAILED|SKIPPED) /.test(c)).slice(0, 20).map((c) => `  ${c}`),
+    ...(report.secondUp ? renderUp("Second pulumi up", report.secondUp) : []),
+    ...(report.refresh ? renderUp("pulumi up --refresh", report.refresh) : []),
+    ...(report.refresh && report.refresh.goneOnRefresh.length > 0 ? [`  found gone by the refresh: ${report.refresh.goneOnRefresh.join(", ")}`] : []),
     `Seeded: a table in every schema, made by its real creator; the prod account's sessions act as ${report.seeded.prodSessionRole ?? "(no prod account)"}` +
       (report.seeded.ciSchema ? `; CI's ${report.seeded.ciSchema.name} came from ${CI_CREATE_SCHEMA}, owned by ${report.seeded.ciSchema.owner}.` : "."),
   ];
@@ -100,8 +147,9 @@ function renderReport(report: SandboxReport): string {
   out.push(
     "",
     report.ok
-      ? "Result: every attempt went as the boundary says, and the live audit shows no drift."
-      : `Result: ${report.attacks.unexpected.length} unexpected outcome(s), ${drift} drift path(s): the boundary does not hold on this server.`,
+      ? "Result: every attempt went as the boundary says, the live audit shows no drift, and the next `pulumi up` changes nothing."
+      : `Result: ${report.attacks.unexpected.length} unexpected outcome(s), ${drift} drift path(s), ` +
+          `${(report.secondUp?.changes.length ?? 0) + (report.refresh?.changes.length ?? 0)} change(s) on the next up: the boundary does not hold on this server.`,
   );
   return `${out.join("\n")}\n`;
 }
@@ -135,15 +183,32 @@ async function run(options: SandboxOptions): Promise<number> {
   const resources = declareResources(boundary, settings);
 
   stderr(`sandbox pid ${process.pid}; stop with kill ${process.pid} or Ctrl-C`);
-  stderr("Starting a throwaway PostgreSQL server ...");
+  stderr(`Starting a throwaway PostgreSQL ${options.pgVersion} server ...`);
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = await Sandbox.start(settings.database, provider);
+    sandbox = await Sandbox.start(settings.database, provider, undefined, options.pgVersion);
     // Roles the managed platform has built in (RDS: rds_iam) exist before the logins granted them, as they would there.
     const admin = await sandbox.server.client();
     for (const role of authenticationRoles(settings)) await admin.query(`CREATE ROLE ${quoteIdentifier(role)}`);
     await admin.end();
-    const statements: AppliedStatement[] = await sandbox.apply(resources);
+    const statements: AppliedStatement[] = [];
+    const parallel = { parallel: options.parallel };
+    stderr(`pulumi up, --parallel ${options.parallel === DEFAULT_PARALLEL ? "unbounded" : options.parallel} ...`);
+    const first = await sandbox.up(resources, { ...parallel, log: (s) => statements.push(s), allowFailure: true });
+    const applied = {
+      resources: resources.filter((r) => r.custom).length, statements: statements.length,
+      parallel: options.parallel === DEFAULT_PARALLEL ? ("unbounded" as const) : options.parallel, ...upSummary(first),
+      // The program sets no role passwords today; should one appear, it stays out of the output.
+      ...(options.sql ? { sql: statements.map((s) => `[${s.database}] ${s.sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'")};`) } : {}),
+    };
+    if (first.steps.some((s) => s.status === "failed")) {
+      stderr(renderUp("pulumi up failed", applied).join("\n"));
+      return ExitCode.violation;
+    }
+    // The next runs a user makes: both must find nothing to change (the provider's read-back equals the config).
+    const secondUp = upSummary(await sandbox.up(resources, { ...parallel, allowFailure: true }));
+    const refreshed = await sandbox.up(resources, { ...parallel, refresh: true, allowFailure: true });
+    const refresh = { ...upSummary(refreshed), goneOnRefresh: refreshed.refreshedAway };
     const seeded = await sandbox.seed(boundary);
     const attacker = await sandbox.server.client(settings.database);
     let attacks: AttackMatrix;
@@ -165,18 +230,13 @@ async function run(options: SandboxOptions): Promise<number> {
       roster: options.roster,
       server: { host: sandbox.server.host, port: sandbox.server.port, database: settings.database, dataDir: sandbox.server.dataDir, version },
       provider,
-      applied: {
-        resources: resources.filter((r) => r.custom).length,
-        statements: statements.length,
-        // The program sets no role passwords today; should one appear, it stays out of the output.
-        ...(options.sql ? { sql: statements.map((s) => `[${s.database}] ${s.sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'")};`) } : {}),
-      },
+      applied, secondUp, refresh,
       seeded: { ...rest, tables: Object.fromEntries(tables) },
       attacks,
       liveAudit: audit,
       notes: notesFor(boundary, settings.database, provider, seeded),
       ...(options.keep ? { logins: logins.map((l: SandboxLogin) => ({ principal: l.principal, login: l.login, url: sandbox!.url(l) })) } : {}),
-      ok: attacks.unexpected.length === 0 && drift === 0,
+      ok: attacks.unexpected.length === 0 && drift === 0 && secondUp.changes.length === 0 && refresh.changes.length === 0,
     };
     printReport(options, report, renderReport);
     const code = report.ok ? ExitCode.ok : ExitCode.violation;
@@ -201,6 +261,8 @@ rosterCommand("sandbox", "Apply the program's PostgreSQL resources to a throwawa
   .option("--stack-config <path>", "Pulumi stack configuration (database, provider user and database)", "Pulumi.prod.yaml")
   .option("--keep", "stay up after the attacks and print a psql connection string per principal, until Ctrl-C")
   .option("--sql", "also print every SQL statement applied")
+  .option("--pg-version <major>", `PostgreSQL major to run: ${POSTGRES_MAJORS.join(", ")}`, postgresMajor, DEFAULT_POSTGRES_MAJOR)
+  .option("--parallel <n>", "resource operations at once, as `pulumi up --parallel` (default unbounded, as pulumi's; 1 is sequential)", positiveInteger, DEFAULT_PARALLEL)
   .addHelpText("after", `  ${SANDBOX_FAILED}  the sandbox could not run (server start, apply or seed failed)
 In the sandbox, 1 means an attempt went against the boundary or the live audit found drift.
 The data directory is removed on exit, on Ctrl-C and on error.`)

@@ -76,6 +76,8 @@ export interface SandboxUpOptions extends UpOptions {
   log?: (statement: AppliedStatement) => void;
   /** Return a failed run's result instead of throwing UpFailed. */
   allowFailure?: boolean;
+  /** Another `postgresql:database` than the stack file's, for this run. */
+  providerDatabase?: string;
 }
 
 export class Sandbox {
@@ -139,7 +141,7 @@ export class Sandbox {
   async up(resources: readonly DeclaredResource[], options: SandboxUpOptions = {}): Promise<UpResult> {
     const provider = new PostgresProvider({
       url: (database) => this.server.url(database, this.provisionerLogin),
-      providerDatabase: this.provider.database,
+      providerDatabase: options.providerDatabase ?? this.provider.database,
       username: this.provider.username,
       maxConnections: this.provider.maxConnections,
       ...(options.log ? { log: options.log } : {}),

@@ -23,7 +23,7 @@ let secrets: string[];
 beforeAll(async () => {
   const resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
-  await sandbox.apply(resources);
+  await sandbox.up(resources);
   seeded = await sandbox.seed(boundary);
   admin = await sandbox.server.client(settings.database);
   secrets = [sandbox.server.password, ...seeded.logins.map((l) => l.password)];

@@ -349,7 +349,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
 
   beforeAll(async () => {
     w.sandbox = await Sandbox.start(settings.database, shippedProvider(), undefined, major);
-    await w.sandbox.apply(await declareResources(boundary, settings));
+    await w.sandbox.up(await declareResources(boundary, settings));
     w.seeded = await w.sandbox.seed(boundary);
     w.admin = await w.sandbox.server.client(settings.database);
     w.auditor = await w.sandbox.connect();

@@ -22,7 +22,7 @@ let resources: DeclaredResource[];
 beforeAll(async () => {
   resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
-  await sandbox.apply(resources);
+  await sandbox.up(resources);
   await sandbox.seed(boundary);
   // The provider's own user, as `pulumi up` connects: the audit's default provisioner.
   client = await sandbox.connect();

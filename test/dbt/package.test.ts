@@ -63,7 +63,7 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
 
   beforeAll(async () => {
     sandbox = await Sandbox.start(settings.database, shippedProvider());
-    await sandbox.apply(declareResources(boundary, settings));
+    await sandbox.up(declareResources(boundary, settings));
     logins = (await sandbox.seed(boundary)).logins;
   }, 180_000);
 

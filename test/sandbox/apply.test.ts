@@ -4,10 +4,14 @@ import { buildBoundary } from "../../infra/boundary/build";
 import { loadRoster } from "../../infra/roster/load";
 import { declareResources, type DeclaredResource } from "../../infra/platforms/declare";
 import {
-  defaultPrivilegesApplyStatements, dependencyOrder, functionCreateStatements, functionDeleteStatements, grantApplyStatements,
-  grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, planSteps, quoteIdentifier, RESOURCE_TYPES,
+  defaultPrivilegesApplyStatements, functionCreateStatements, functionDeleteStatements, grantApplyStatements,
+  grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, quoteIdentifier, RESOURCE_TYPES,
   roleCreateStatements, roleDeleteStatements, schemaCreateStatements,
 } from "../../infra/sandbox/apply";
+import type { AppliedStatement } from "../../infra/sandbox/apply";
+import { changesNothing, planSteps } from "../../infra/sandbox/engine";
+import { keyOf } from "../../infra/platforms/resources";
+import { withDefaults } from "../../infra/sandbox/provider";
 import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
 import { REPO_ROOT } from "../support/shipped";
 import { sandboxSettings, shippedProvider } from "./support";
@@ -31,7 +35,7 @@ const named = (type: string, name: string): DeclaredResource => {
 beforeAll(async () => {
   resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
-  await sandbox.apply(resources);
+  await sandbox.up(resources);
   seeded = await sandbox.seed(boundary);
   admin = await sandbox.connect();
 }, 120_000);
@@ -128,11 +132,10 @@ describe("the provider's SQL, per resource type", () => {
   });
 
   it("deletes a role by handing what it owns to the provider's user first", () => {
-    expect(roleDeleteStatements(named(RESOURCE_TYPES.role, "dev_bob").inputs, "provisioner")).toEqual([
-      'REASSIGN OWNED BY "dev_bob" TO "provisioner"',
-      'DROP OWNED BY "dev_bob"',
-      'DROP ROLE "dev_bob"',
-    ]);
+    expect(roleDeleteStatements(named(RESOURCE_TYPES.role, "dev_bob").inputs, "provisioner")).toEqual({
+      owned: ['REASSIGN OWNED BY "dev_bob" TO "provisioner"', 'DROP OWNED BY "dev_bob"'],
+      role: ['DROP ROLE "dev_bob"'],
+    });
   });
 
   it("creates a schema owned by its declared owner, or adopts an existing one", () => {
@@ -147,57 +150,83 @@ describe("the provider's SQL, per resource type", () => {
   });
 });
 
+/** The state a clean `pulumi up` leaves: every resource stored as its config with the provider's defaults. */
+const cleanState = (declared: readonly DeclaredResource[]) =>
+  new Map(declared.filter((r) => r.custom).map((r) => [keyOf(r), { resource: r, attributes: withDefaults(r.type, r.inputs) }]));
+
+/** Whether `from` waits for `to` through its dependsOn, directly or not: the only order the engine keeps. */
+function waitsFor(from: DeclaredResource, to: DeclaredResource, all: readonly DeclaredResource[]): boolean {
+  const byKey = new Map(all.map((r) => [keyOf(r), r]));
+  const seen = new Set<string>();
+  const stack = [...from.refs.dependsOn];
+  while (stack.length > 0) {
+    const key = stack.pop()!;
+    if (key === keyOf(to)) return true;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    stack.push(...(byKey.get(key as never)?.refs.dependsOn ?? []));
+  }
+  return false;
+}
+
 describe("the order and the diff, as Pulumi runs them", () => {
-  it("applies every role before what names it, and each prod schema's ACL chain in order", () => {
-    const order = dependencyOrder(resources).map((r) => `${r.type}::${r.name}`);
-    const position = (type: string, name: string) => order.indexOf(`${type}::${name}`);
+  it("has every resource wait, through dependsOn, for the roles and schemas it names: the engine knows no other order", () => {
+    const roles = new Map(resources.filter((r) => r.type === RESOURCE_TYPES.role).map((r) => [String(r.inputs.name), r]));
+    const schemas = new Map(resources.filter((r) => r.type === RESOURCE_TYPES.schema).map((r) => [String(r.inputs.name), r]));
+    let checked = 0;
     for (const r of resources.filter((x) => x.custom)) {
-      const mentions = [r.inputs.owner, r.inputs.role, ...((r.inputs.roles as string[] | undefined) ?? [])].filter((x): x is string => typeof x === "string" && x !== "public");
-      for (const role of mentions) expect(position(RESOURCE_TYPES.role, role)).toBeLessThan(order.indexOf(`${r.type}::${r.name}`));
-      for (const dep of r.dependsOn) expect(order.findIndex((k) => k.endsWith(`::${dep}`))).toBeLessThan(order.indexOf(`${r.type}::${r.name}`));
+      const i = r.inputs;
+      const names = [i.owner, i.role, i.grantRole, i.assumeRole, ...((i.roles as string[] | undefined) ?? [])];
+      for (const role of names.filter((x): x is string => typeof x === "string" && roles.has(x) && roles.get(x) !== r)) {
+        expect(waitsFor(r, roles.get(role)!, resources), `${r.name} → role ${role}`).toBe(true);
+        checked++;
+      }
+      const schema = typeof i.schema === "string" ? schemas.get(i.schema) : undefined;
+      if (schema && schema !== r) {
+        expect(waitsFor(r, schema, resources), `${r.name} → schema ${String(i.schema)}`).toBe(true);
+        checked++;
+      }
     }
-    expect(order).toHaveLength(resources.filter((r) => r.custom).length);
+    expect(checked).toBeGreaterThan(50);
   });
 
   it("creates the CI function after its schema's USAGE grant, and grants EXECUTE on it only once it exists", () => {
-    const order = dependencyOrder(resources).map((r) => r.name);
-    const at = (name: string) => order.indexOf(name);
-    expect(at("ci")).toBeLessThan(at("ci/ci_builder/schema"));
-    expect(at("ci/ci_builder/schema")).toBeLessThan(at("ci.create_schema"));
-    expect(at("ci.create_schema")).toBeLessThan(at("ci/ci_builder/functions"));
-    expect(at("ci/ci_builder/functions")).toBeLessThan(at("ci/public/functions"));
+    const at = (name: string) => resources.find((r) => r.name === name && r.custom)!;
+    expect(waitsFor(at("ci/ci_builder/schema"), at("ci"), resources)).toBe(true);
+    expect(waitsFor(at("ci.create_schema"), at("ci/ci_builder/schema"), resources)).toBe(true);
+    expect(waitsFor(at("ci/ci_builder/functions"), at("ci.create_schema"), resources)).toBe(true);
+    expect(waitsFor(at("ci/public/functions"), at("ci/ci_builder/functions"), resources)).toBe(true);
   });
 
   it("changes a function's body in place and replaces it when its signature changes", () => {
     const fn = named(RESOURCE_TYPES.function, "ci.create_schema");
-    const withBody = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, body: `${String(r.inputs.body)}\n-- edited` } } : r));
-    expect(planSteps(withBody, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual(["update update ci.create_schema"]);
-    const withArgs = resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, args: [{ name: "run", type: "text" }] } } : r));
+    const changes = (declared: DeclaredResource[]) => planSteps(declared, cleanState(resources)).filter((s) => s.operation !== "same").map((s) => `${s.operation} ${s.resource.name}`);
+    expect(changes(resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, body: `${String(r.inputs.body)}\n-- edited` } } : r)))).toEqual(["update ci.create_schema"]);
     // deleteBeforeReplace, so the old function goes first; its grants follow it (replaceWith) and run again on the new one.
-    expect(planSteps(withArgs, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name}`)).toEqual([
-      "delete replace ci.create_schema", "create replace ci.create_schema",
-      "delete replace ci/ci_builder/functions", "create replace ci/ci_builder/functions",
-      "delete replace ci/public/functions", "create replace ci/public/functions",
+    expect(changes(resources.map((r) => (r === fn ? { ...r, inputs: { ...r.inputs, args: [{ name: "run", type: "text" }] } } : r)))).toEqual([
+      "replace ci.create_schema", "replace ci/ci_builder/functions", "replace ci/public/functions",
     ]);
+    expect(fn.deleteBeforeReplace).toBe(true);
   });
 
   it("does nothing on a re-apply without changes, like `pulumi up` without --refresh", () => {
-    expect(planSteps(resources, resources)).toEqual([]);
+    expect(changesNothing(planSteps(resources, cleanState(resources)))).toBe(true);
   });
 
   it("refuses to delete a protected prod schema (D6) and retains an offboarded developer's schema", () => {
     const withoutProdSales = resources.filter((r) => !(r.type === RESOURCE_TYPES.schema && r.name === "prod_sales"));
-    expect(() => planSteps(withoutProdSales, resources)).toThrow(/protected/);
+    expect(() => planSteps(withoutProdSales, cleanState(resources))).toThrow(/protected/);
     const withoutBob = resources.filter((r) => r.parent !== "bob" && r.name !== "bob");
-    const steps = planSteps(withoutBob, resources);
-    expect(steps.map((s) => `${s.operation} ${s.resource.name}`)).toEqual(["delete bob_sales", "delete bob_marketing", "delete bob", "delete dev_bob"]);
+    const steps = planSteps(withoutBob, cleanState(resources)).filter((s) => s.operation !== "same");
+    expect(steps.map((s) => `${s.operation} ${s.resource.name}`).sort()).toEqual(["delete bob", "delete bob_marketing", "delete bob_sales", "delete dev_bob"]);
     expect(steps.filter((s) => s.resource.type === RESOURCE_TYPES.schema).every((s) => s.resource.retainOnDelete)).toBe(true);
   });
 
-  it("deletes a grant before re-creating it when its scope changes (deleteBeforeReplace)", () => {
+  it("replaces a grant, deleting it first, when its scope changes (ForceNew schema, deleteBeforeReplace)", () => {
     const changed = resources.map((r) => (r.name === "prod_sales/prod_reader/tables" ? { ...r, inputs: { ...r.inputs, schema: "prod_marketing" } } : r));
-    const steps = planSteps(changed, resources).map((s) => `${s.operation} ${s.reason} ${s.resource.name} ${String(s.resource.inputs.schema)}`);
-    expect(steps).toEqual(["delete replace prod_sales/prod_reader/tables prod_sales", "create replace prod_sales/prod_reader/tables prod_marketing"]);
+    const steps = planSteps(changed, cleanState(resources)).filter((s) => s.operation !== "same");
+    expect(steps.map((s) => `${s.operation} ${s.resource.name} ${s.changed.join(",")}`)).toEqual(["replace prod_sales/prod_reader/tables schema"]);
+    expect(steps[0]!.resource.deleteBeforeReplace).toBe(true);
   });
 });
 
@@ -216,11 +245,13 @@ describe("on a real server", () => {
     expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(true);
 
     // A plain `pulumi up` sees no change; with --refresh the grant reads the drift and its update re-applies the scope.
-    expect(await sandbox.apply(resources, { previous: resources })).toEqual([]);
+    expect(changesNothing((await sandbox.up(resources)).steps)).toBe(true);
     expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(true);
-    const applied = await sandbox.apply(resources, { previous: resources, refresh: true });
-    expect(applied.length).toBeGreaterThan(0);
-    expect(applied.every((s) => s.type === RESOURCE_TYPES.grant || s.type === RESOURCE_TYPES.defaultPrivileges)).toBe(true);
+    const applied: AppliedStatement[] = [];
+    const refreshed = await sandbox.up(resources, { refresh: true, log: (s) => applied.push(s) });
+    expect(refreshed.steps.filter((s) => s.operation !== "same").map((s) => `${s.operation} ${s.resource.name} ${s.changed.join(",")}`).sort())
+      .toEqual(["update prod_sales/prod_reader/schema privileges", "update prod_sales/prod_reader/tables privileges"]);
+    expect(applied.every((s) => s.type === RESOURCE_TYPES.grant)).toBe(true);
 
     expect(await tablePrivilege("prod_reader", "prod_sales.sample", "INSERT")).toBe(false);
     expect(await tablePrivilege("prod_reader", "prod_sales.sample", "SELECT")).toBe(true);
@@ -237,7 +268,7 @@ describe("on a real server", () => {
     const probe = await sandbox.connectAs(seeded.logins.find((l) => l.principal === "PUBLIC")!);
     try {
       expect((await probe.query("SELECT count(*) FROM prod_marketing.sample")).rowCount).toBe(1);
-      await sandbox.apply(resources, { previous: resources, refresh: true });
+      await sandbox.up(resources, { refresh: true });
       expect(await publicHolds("prod_marketing.sample")).toBe(false);
       expect(await has("SELECT has_schema_privilege('sandbox_public', 'prod_marketing', 'USAGE') AS ok", [])).toBe(false);
       await expect(probe.query("SELECT count(*) FROM prod_marketing.sample")).rejects.toMatchObject({ code: "42501" });

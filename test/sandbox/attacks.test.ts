@@ -24,7 +24,7 @@ let resources: DeclaredResource[];
 beforeAll(async () => {
   resources = declareResources(boundary, settings);
   sandbox = await Sandbox.start(settings.database, shippedProvider());
-  await sandbox.apply(resources);
+  await sandbox.up(resources);
   seeded = await sandbox.seed(boundary);
   attacker = await sandbox.server.client(settings.database);
   matrix = await runAttacks({ client: attacker, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded), ciSchema: seeded.ciSchema!.name });

@@ -20,7 +20,7 @@ let matrix: AttackMatrix;
 
 beforeAll(async () => {
   sandbox = await Sandbox.start(settings.database, shippedProvider(), undefined, 14);
-  await sandbox.apply(await declareResources(boundary, settings));
+  await sandbox.up(await declareResources(boundary, settings));
   seeded = await sandbox.seed(boundary);
   admin = await sandbox.server.client(settings.database);
   matrix = await runAttacks({ client: admin, boundary, tables: seeded.tables, publicProbe: PUBLIC_PROBE, loginAs: sandbox.sessionsFor(seeded), ciSchema: seeded.ciSchema!.name });

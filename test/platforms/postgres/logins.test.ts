@@ -25,7 +25,7 @@ async function applied(settings: StackSettings): Promise<Sandbox> {
   } finally {
     await admin.end();
   }
-  await sandbox.apply(declareResources(boundary, settings));
+  await sandbox.up(declareResources(boundary, settings));
   return sandbox;
 }
 
