@@ -109,7 +109,7 @@ export class Sandbox {
         await admin.query(`CREATE ROLE ${quoteIdentifier(provider.username)} LOGIN CREATEROLE PASSWORD ${admin.escapeLiteral(password)}`);
         for (const name of new Set([database, provider.database]))
           if (name !== "postgres") await admin.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(provider.username)}`);
-        serverMajor = Math.floor(Number((await admin.query<{ v: string }>("SHOW server_version_num")).rows[0]!.v) / 10000);
+        serverMajor = Math.floor(Number((await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
         if (serverMajor < 15) {
           // PostgreSQL 14's `public` belongs to the bootstrap superuser; the README has the provisioner take it over.
           const publicOwner = await server.client(database);
