@@ -36,6 +36,8 @@ export interface MachineryHealth {
   rolesWithoutAdmin: string[];
   /** Developer schemas that exist with another owner than their developer's role. */
   misownedDeveloperSchemas: { schema: string; owner: string; expected: string }[];
+  /** User mappings whose options the audit's role may not read (`<user> on <server>`): whom they log in as is unknown. */
+  hiddenUserMappings: string[];
 }
 
 export interface ReadCatalog {
@@ -169,7 +171,13 @@ SELECT json_build_object(
     'misownedDeveloperSchemas', (SELECT coalesce(json_agg(json_build_object('schema', d.schema, 'owner', pg_get_userbyid(n.nspowner)::text, 'expected', d.owner)
                                                   ORDER BY d.schema COLLATE "C"), '[]')
                                    FROM unnest($8::text[], $9::text[]) AS d(schema, owner) JOIN pg_namespace n ON n.nspname = d.schema
-                                  WHERE pg_get_userbyid(n.nspowner) <> d.owner)
+                                  WHERE pg_get_userbyid(n.nspowner) <> d.owner),
+    -- pg_user_mappings shows a mapping's options only to superusers and the mapped user: a managed database's audit
+    -- cannot follow it, so it is named instead.
+    'hiddenUserMappings', coalesce((SELECT json_agg(format('%s on %s', um.usename, um.srvname) ORDER BY um.usename, um.srvname)
+                                      FROM pg_user_mappings um
+                                     WHERE um.umoptions IS NULL AND um.umuser <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                                       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)), '[]')
   )
 ) AS catalog
 `;

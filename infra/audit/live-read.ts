@@ -167,5 +167,12 @@ export function machineryChecks(health: MachineryHealth, provisioner: string): M
         ? "each is owned by dev_<developer>"
         : `${health.misownedDeveloperSchemas.map((d) => `${d.schema} is owned by ${d.owner}, not ${d.expected}`).join("; ")}: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ${health.misownedDeveloperSchemas.map((d) => `ALTER SCHEMA ${d.schema} OWNER TO ${d.expected}`).join("; ")}`,
     },
+    {
+      check: "every user mapping can be followed",
+      ok: health.hiddenUserMappings.length === 0,
+      detail: health.hiddenUserMappings.length === 0
+        ? "no user mapping hides its options from the audit"
+        : `${health.hiddenUserMappings.join(", ")}: only a superuser or the mapped user may read whom a mapping logs in as, so a path to prod through it cannot be ruled out; run the audit as a superuser, or drop the mapping`,
+    },
   ];
 }

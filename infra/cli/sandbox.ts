@@ -8,7 +8,7 @@ import { declareResources } from "../platforms/declare";
 import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
 import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
-import { quoteIdentifier, type AppliedStatement } from "../sandbox/apply";
+import type { AppliedStatement } from "../sandbox/apply";
 import { DEFAULT_PARALLEL, summarize, type UpResult } from "../sandbox/engine";
 import { untilStopped } from "../sandbox/lifetime";
 import { DEFAULT_POSTGRES_MAJOR, POSTGRES_MAJORS, type PostgresMajor } from "../sandbox/server";
@@ -188,9 +188,7 @@ async function run(options: SandboxOptions): Promise<number> {
   try {
     sandbox = await Sandbox.start(settings.database, provider, undefined, options.pgVersion);
     // Roles the managed platform has built in (RDS: rds_iam) exist before the logins granted them, as they would there.
-    const admin = await sandbox.server.client();
-    for (const role of authenticationRoles(settings)) await admin.query(`CREATE ROLE ${quoteIdentifier(role)}`);
-    await admin.end();
+    for (const role of authenticationRoles(settings)) await sandbox.createPlatformRole(role);
     const statements: AppliedStatement[] = [];
     const parallel = { parallel: options.parallel };
     stderr(`pulumi up, --parallel ${options.parallel === DEFAULT_PARALLEL ? "unbounded" : options.parallel} ...`);

@@ -125,6 +125,21 @@ export class Sandbox {
     }
   }
 
+  /**
+   * A role the managed platform has built in (RDS: rds_iam), made by its superuser. On 16+ granting a role takes ADMIN
+   * on it, which the provisioner has only on roles it created: the platform's admin gives it, as the README asks.
+   */
+  async createPlatformRole(name: string): Promise<void> {
+    const admin = await this.server.client();
+    try {
+      await admin.query(`CREATE ROLE ${quoteIdentifier(name)}`);
+      const grant = this.major >= 16 ? "WITH ADMIN OPTION, INHERIT FALSE, SET FALSE" : "";
+      if (this.major >= 16) await admin.query(`GRANT ${quoteIdentifier(name)} TO ${quoteIdentifier(this.provider.username)} ${grant}`);
+    } finally {
+      await admin.end();
+    }
+  }
+
   /** A new client logged in as `login` (the provider's user by default) to `database` (the warehouse by default). */
   async connect(as?: { user: string; password: string }, database = this.database): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: this.server.url(database, as ?? this.provisionerLogin) });

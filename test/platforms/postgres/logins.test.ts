@@ -19,12 +19,7 @@ const withAuthentication = (loginAuthentication: StackSettings["postgres"]["logi
 
 async function applied(settings: StackSettings): Promise<Sandbox> {
   const sandbox = await Sandbox.start(settings.database, shippedProvider());
-  const admin = await sandbox.server.client();
-  try {
-    for (const role of authenticationRoles(settings)) await admin.query(`CREATE ROLE ${role}`);
-  } finally {
-    await admin.end();
-  }
+  for (const role of authenticationRoles(settings)) await sandbox.createPlatformRole(role);
   await sandbox.up(declareResources(boundary, settings));
   return sandbox;
 }
