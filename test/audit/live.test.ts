@@ -24,8 +24,8 @@ beforeAll(async () => {
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.up(resources);
   await sandbox.seed(boundary);
-  // The provider's own user, as `pulumi up` connects: the audit's default provisioner.
-  client = await sandbox.connect();
+  // The server's superuser plants; each audit then runs as the provider's own user, as `pulumi up` connects.
+  client = await sandbox.server.client(settings.database);
 }, 120_000);
 
 afterAll(async () => {
@@ -38,6 +38,8 @@ async function auditWith(plant: readonly string[], options: LiveAuditOptions = {
   await client.query("BEGIN");
   try {
     for (const sql of plant) await client.query(sql);
+    // Still in the transaction, the session becomes the provisioner's: what it sees is what a managed database shows it.
+    await client.query(`SET LOCAL SESSION AUTHORIZATION ${sandbox.provider.username}`);
     return await auditLive(client, boundary, options);
   } finally {
     await client.query("ROLLBACK");
@@ -210,9 +212,11 @@ const PLANTED: Planted[] = [
     finds: [{ schema: "prod_sales", principal: "svc_ci", power: "schema owner", chain: ["svc_ci", "ci_builder", "prod_writer"], hops: ["inherits", "executes ci.create_schema(text,text)"] }],
   },
   {
-    name: "a developer who can SET ROLE to the provisioner",
-    plant: ["GRANT provisioner TO dev_bob WITH INHERIT FALSE"],
-    finds: [{ schema: "prod_sales", principal: "bob", power: "superuser", chain: ["bob", "dev_bob", "provisioner"], reach: "set" }],
+    // On 16+ the provisioner is a member of every role it made, so none of them can be made its member (a cycle): the
+    // login is one someone else made. The provisioner is no superuser, but it owns the database and manages every role.
+    name: "a login someone else made, who can SET ROLE to the provisioner",
+    plant: ["CREATE ROLE mallory LOGIN", "GRANT provisioner TO mallory WITH INHERIT FALSE"],
+    finds: [{ schema: "prod_sales", principal: "mallory", chain: ["mallory", "provisioner"], reach: "set" }],
   },
 ];
 
@@ -236,7 +240,7 @@ describe("the live audit finds each write path planted by hand, as drift", () =>
   });
 
   it("flags declared prod schemas the database lacks and prod_ schemas the roster does not declare", async () => {
-    const audit = await auditWith(["ALTER SCHEMA prod_product RENAME TO archived_product", "CREATE SCHEMA prod_hr"]);
+    const audit = await auditWith(["ALTER SCHEMA prod_product RENAME TO archived_product", "CREATE SCHEMA prod_hr AUTHORIZATION provisioner"]);
     expect(audit.missingSchemas).toEqual(["prod_product"]);
     expect(audit.undeclaredSchemas).toEqual(["prod_hr"]);
     expect(audit.drift).toBe(2);

@@ -37,7 +37,7 @@ beforeAll(async () => {
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.up(resources);
   seeded = await sandbox.seed(boundary);
-  admin = await sandbox.connect();
+  admin = await sandbox.server.client(settings.database);
 }, 120_000);
 
 afterAll(async () => {
@@ -336,9 +336,15 @@ describe("on a real server", () => {
     expect(fn.rows).toEqual([{ owner: "provisioner", definer: true, acl: ["provisioner=X/provisioner", "ci_builder=X/provisioner"] }]);
     const schema = await admin.query<{ acl: string[] }>("SELECT nspacl::text[] AS acl FROM pg_namespace WHERE nspname = 'ci'");
     expect(schema.rows).toEqual([{ acl: ["provisioner=UC/provisioner", "ci_builder=U/provisioner"] }]);
-    const members = await admin.query<{ member: string }>("SELECT member::regrole::text AS member FROM pg_auth_members WHERE roleid = 'ci_builder'::regrole ORDER BY 1");
-    // The provisioner holds no ci_builder between calls: ci.create_schema grants it to itself for the call.
-    expect(members.rows.map((r) => r.member).sort()).toEqual(["svc_ci"]);
+    // The provisioner holds no ci_builder between calls (on 16+ only the ADMIN-only row CREATE ROLE gave it, which lets it
+    // neither use nor become ci_builder): ci.create_schema grants it to itself for the call.
+    const options = sandbox.major >= 16 ? "admin_option, inherit_option OR set_option AS uses" : "admin_option, true AS uses";
+    const members = await admin.query<{ member: string; admin_option: boolean; uses: boolean }>(
+      `SELECT member::regrole::text AS member, ${options} FROM pg_auth_members WHERE roleid = 'ci_builder'::regrole ORDER BY 1`);
+    expect(members.rows).toEqual([
+      ...(sandbox.major >= 16 ? [{ member: "provisioner", admin_option: true, uses: false }] : []),
+      { member: "svc_ci", admin_option: false, uses: true },
+    ]);
     // CI's database privileges are PUBLIC's and nothing more: CONNECT and TEMPORARY, no CREATE.
     expect(await has("SELECT has_database_privilege('ci_builder', current_database(), 'CREATE') AS ok", [])).toBe(false);
   });

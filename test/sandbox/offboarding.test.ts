@@ -37,7 +37,7 @@ beforeAll(async () => {
   sandbox = await Sandbox.start(settings.database, shippedProvider());
   await sandbox.up(declaredBefore);
   seeded = await sandbox.seed(before);
-  admin = await sandbox.connect();
+  admin = await sandbox.server.client(settings.database);
   snapshotBefore = await privilegeSnapshot(admin);
   // What the stack check (postgresql:database must be the warehouse database) prevents: the provider's default database.
   failedOnProviderDefault = await sandbox.up(declaredAfter, { providerDatabase: "postgres" }).catch((e: unknown) => e);

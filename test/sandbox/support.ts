@@ -10,10 +10,11 @@ export const STACK_FILE = path.join(REPO_ROOT, "Pulumi.prod.yaml");
 export const sandboxSettings = (): StackSettings => ({ ...shippedSettings(), platforms: ["postgres"] });
 export const shippedProvider = (): ProviderConnection => providerConnection(STACK_FILE);
 
-/** Every privilege each login role (not a superuser) holds on each schema and table: what "nobody gained access" compares. */
-export async function privilegeSnapshot(client: pg.Client): Promise<Set<string>> {
+/** Every privilege each login role (not a superuser, not the provisioner: it runs pulumi up) holds on each schema and
+ *  table: what "nobody gained access" compares. */
+export async function privilegeSnapshot(client: pg.Client, provisioner = "provisioner"): Promise<Set<string>> {
   const result = await client.query<{ entry: string }>(`
-    WITH logins AS (SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolsuper),
+    WITH logins AS (SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolsuper AND rolname <> $1),
          schemas AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema')
     SELECT l.rolname || '|' || s.nspname || '|' || p.priv AS entry
       FROM logins l CROSS JOIN schemas s CROSS JOIN (VALUES ('USAGE'), ('CREATE')) p(priv)
@@ -26,6 +27,6 @@ export async function privilegeSnapshot(client: pg.Client): Promise<Set<string>>
     UNION ALL
     SELECT l.rolname || '|' || s.nspname || '.' || c.relname || '|OWNER'
       FROM logins l CROSS JOIN pg_class c JOIN schemas s ON s.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'v', 'p') AND pg_has_role(l.rolname, c.relowner, 'USAGE')`);
+     WHERE c.relkind IN ('r', 'v', 'p') AND pg_has_role(l.rolname, c.relowner, 'USAGE')`, [provisioner]);
   return new Set(result.rows.map((r) => r.entry));
 }

@@ -51,7 +51,7 @@ describe.each([
     const admin = await sandbox.server.client(settings.database);
     try {
       const members = await admin.query<{ role: string; login: string }>(
-        "SELECT r.rolname AS role, m.rolname AS login FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member WHERE r.rolname = 'rds_iam' ORDER BY 2");
+        "SELECT r.rolname AS role, m.rolname AS login FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member WHERE r.rolname = 'rds_iam' AND m.rolname <> 'provisioner' ORDER BY 2");
       expect(members.rows.map((r) => r.login)).toEqual(iamRoles.length === 0 ? [] : logins);
       for (const role of iamRoles) {
         const held = await admin.query(
