@@ -107,6 +107,22 @@ describe.each(MAJORS)("PostgreSQL %i, a non-superuser provisioner, pulumi up's d
       }
     });
 
+    it("cannot repair a developer schema whose owner was changed by hand, and audit --live names it with the fix", async () => {
+      await admin.query("ALTER SCHEMA bob_sales OWNER TO dev_alice");
+      try {
+        // The provider's setSchemaOwner runs ALTER SCHEMA … OWNER TO without granting itself the current owner.
+        const refreshed = await sandbox.up(shipped, { refresh: true, allowFailure: true });
+        expect(refreshed.steps.filter((s) => s.status === "failed").map((s) => `${s.operation} ${s.resource.name}`)).toEqual(["update bob_sales"]);
+        const audit = await auditLive(await sandbox.connect(), buildBoundary(roster), { provisioner: "provisioner" });
+        const check = audit.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role")!;
+        expect(check.ok).toBe(false);
+        expect(check.detail).toMatch(/^bob_sales is owned by dev_alice, not dev_bob: pulumi up cannot give it back .* ALTER SCHEMA bob_sales OWNER TO dev_bob$/);
+      } finally {
+        await admin.query("ALTER SCHEMA bob_sales OWNER TO dev_bob");
+      }
+      expect(changesNothing((await sandbox.up(shipped, { refresh: true })).steps)).toBe(true);
+    });
+
     it("restricts a domain whose prod schema holds only views: the update works and leaves no stale read", async () => {
       const prod = await loginAs(sandbox, "svc_prod");
       try {
