@@ -17,6 +17,14 @@ interface Run {
 
 const TIMEOUT = 120_000;
 
+/** The lines of the README's code block after `<!-- marker`, as pasted from a real run (its `$` command line left out). */
+function readmeBlock(marker: string): string[] {
+  const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const after = readme.slice(readme.indexOf(`<!-- ${marker}`));
+  const start = after.indexOf("```\n") + 4;
+  return after.slice(start, after.indexOf("\n```", start)).split("\n").filter((l) => !l.startsWith("$ ") && l !== "...");
+}
+
 function finished(child: ChildProcess): Promise<Run> {
   let stdout = "";
   let stderr = "";
@@ -42,7 +50,12 @@ describe("npm run sandbox", () => {
     expect(report.liveAudit.drift).toBe(0);
     expect(report.liveAudit.schemas).toHaveLength(4);
     // The provider connects as Pulumi.prod.yaml says: its user, to the warehouse database.
-    expect(report.provider).toEqual({ username: "provisioner", database: "analytics" });
+    expect(report.provider).toEqual({ username: "provisioner", database: "analytics", maxConnections: 20 });
+    // pulumi up at its default parallelism, then a second up and an up --refresh that find nothing to change.
+    const { applied, secondUp, refresh } = report as unknown as Record<string, { summary: string; changes: string[]; parallel?: string }>;
+    expect(applied!.parallel).toBe("unbounded");
+    expect(applied!.changes.filter((c) => /^(FAILED|SKIPPED)/.test(c))).toEqual([]);
+    expect([secondUp!.summary, refresh!.summary]).toEqual(["no changes (63 unchanged)", "no changes (63 unchanged)"]);
     expect(report.server.database).toBe("analytics");
     expect(report.notes).toEqual([]);
     expect(report.ok).toBe(true);
@@ -55,13 +68,18 @@ describe("npm run sandbox", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--keep/);
     expect(help.stdout).toMatch(/--roster <path>/);
+    expect(help.stdout).toMatch(/--pg-version <major>.*14, 15, 16, 17, 18/);
+    expect(help.stdout).toMatch(/--parallel <n>/);
+    const badMajor = await npm("--pg-version", "13");
+    expect(badMajor.code).toBe(2);
+    expect(badMajor.stderr).toMatch(/--pg-version.*one of 14, 15, 16, 17, 18/);
     const missing = await npm("--roster", "no-such-roster.yaml");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no-such-roster\.yaml.*does not exist/);
   }, TIMEOUT);
 
-  it("with --keep, serves one login per principal until Ctrl-C, then removes everything", async () => {
-    const child = startCommand("sandbox", ["--keep"]);
+  it("with --keep, serves one login per principal until Ctrl-C, then removes everything; its first lines are the README's", async () => {
+    const child = startCommand("sandbox", ["--keep", "--pg-version", "15", "--parallel", "1"]);
     const done = finished(child);
     let stdout = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -74,6 +92,10 @@ describe("npm run sandbox", () => {
       const urls = [...stdout.matchAll(/^\s+(\S+)\s+psql (postgresql:\/\/\S+)$/gm)].map((m) => ({ principal: m[1]!, url: m[2]! }));
       expect(urls.map((u) => u.principal)).toEqual(["alice", "bob", "carol", "dave", "erin", "svc_ci", "svc_prod", "PUBLIC"]);
       const dataDir = /data in (\S+), removed on exit/.exec(stdout)![1]!;
+      // Only the port, the data directory, the statement count and the seconds differ from run to run.
+      const masked = (line: string) => line.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:PORT").replace(/data in \S+,/, "data in DIR,").replace(/\d+ statements/, "N statements").replace(/\d+\.\d\d s/g, "S s");
+      const lines = stdout.split("\n").map(masked);
+      for (const line of readmeBlock("sandbox-up")) expect(lines).toContain(masked(line));
       expect(fs.existsSync(dataDir)).toBe(true);
 
       const alice = new pg.Client({ connectionString: urls.find((u) => u.principal === "alice")!.url });
