@@ -149,7 +149,7 @@ describe.runIf(asRoot)("the sandbox as root, where the postgres OS user is shut 
     const run = await inNamespace(`${closeTempDirs}; cd ${REPO_ROOT}; node -r ts-node/register/transpile-only infra/cli/sandbox.ts`);
     const lines = run.stderr.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^sandbox pid \d+; stop with kill \d+ or Ctrl-C$/);
-    expect(lines.slice(1)).toEqual(["Starting a throwaway PostgreSQL server ...", `sandbox: ${CLOSED_TMP_LINE}`]);
+    expect(lines.slice(1)).toEqual(["Starting a throwaway PostgreSQL 18 server ...", `sandbox: ${CLOSED_TMP_LINE}`]);
     expect(run.stdout).toBe("");
     expect(run.code).toBe(3);
     expect(run.ms).toBeLessThan(FAILS_WITHIN_MS);
