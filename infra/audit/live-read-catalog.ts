@@ -36,6 +36,8 @@ export interface MachineryHealth {
   rolesWithoutAdmin: string[];
   /** Developer schemas that exist with another owner than their developer's role. */
   misownedDeveloperSchemas: { schema: string; owner: string; expected: string }[];
+  /** PUBLIC may CREATE in schema `public` (PostgreSQL 14's default, kept where the provisioner does not own `public`). */
+  publicCreatesInPublic: boolean;
   /** User mappings whose options the audit's role may not read (`<user> on <server>`): whom they log in as is unknown. */
   hiddenUserMappings: string[];
 }
@@ -172,6 +174,9 @@ SELECT json_build_object(
                                                   ORDER BY d.schema COLLATE "C"), '[]')
                                    FROM unnest($8::text[], $9::text[]) AS d(schema, owner) JOIN pg_namespace n ON n.nspname = d.schema
                                   WHERE pg_get_userbyid(n.nspowner) <> d.owner),
+    -- Schema public is on every default search_path: a look-alike there runs as whoever calls it unqualified.
+    'publicCreatesInPublic', EXISTS (SELECT 1 FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+                                      WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE'),
     -- pg_user_mappings shows a mapping's options only to superusers and the mapped user: a managed database's audit
     -- cannot follow it, so it is named instead.
     'hiddenUserMappings', coalesce((SELECT json_agg(format('%s on %s', um.usename, um.srvname) ORDER BY um.usename, um.srvname)

@@ -168,6 +168,13 @@ export function machineryChecks(health: MachineryHealth, provisioner: string): M
         : `${health.misownedDeveloperSchemas.map((d) => `${d.schema} is owned by ${d.owner}, not ${d.expected}`).join("; ")}: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ${health.misownedDeveloperSchemas.map((d) => `ALTER SCHEMA ${d.schema} OWNER TO ${d.expected}`).join("; ")}`,
     },
     {
+      check: "PUBLIC cannot create in schema public",
+      ok: !health.publicCreatesInPublic,
+      detail: health.publicCreatesInPublic
+        ? `every role may create objects in public, which is on every default search_path, so a look-alike function there runs as whoever calls it unqualified. On PostgreSQL 14 have an admin run ALTER SCHEMA public OWNER TO ${provisioner} (pulumi up --refresh then revokes it), or have public's owner run REVOKE CREATE ON SCHEMA public FROM PUBLIC`
+        : "PUBLIC holds at most USAGE on public",
+    },
+    {
       check: "every user mapping can be followed",
       ok: health.hiddenUserMappings.length === 0,
       detail: health.hiddenUserMappings.length === 0

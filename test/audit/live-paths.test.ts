@@ -371,7 +371,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     expect(clean.reads.machinery.map((c) => [c.check, c.ok])).toEqual([
       ["the provisioner can grant itself ci_builder", true], ["ci.create_schema belongs to the provisioner", true],
       ["the provisioner can manage every declared role", true], ["developer schemas belong to their developer's role", true],
-      ["every user mapping can be followed", true],
+      ["PUBLIC cannot create in schema public", true], ["every user mapping can be followed", true],
     ]);
     expect(clean.lookalikeSchemas).toEqual([]);
     expect(clean.drift).toBe(0);

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditLive } from "../../infra/audit/live";
 import { declareResources } from "../../infra/platforms/declare";
 import { DATABASE, runAttacks, type AttackMatrix } from "../../infra/sandbox/attacks";
 import { PUBLIC_PROBE, Sandbox, type Seeded } from "../../infra/sandbox/setup";
@@ -63,9 +64,21 @@ describe("PostgreSQL 14's public schema", () => {
   });
 
   it("keeps the prod account's calls off public even where PUBLIC can create there, while a default path runs the look-alike", async () => {
-    // As a provisioner that does not own `public` leaves it on 14: PUBLIC may create there.
+    const publicCheck = async () => {
+      const auditor = await sandbox.connect();
+      try {
+        return (await auditLive(auditor, boundary, { provisioner: "provisioner" })).reads.machinery.find((c) => c.check === "PUBLIC cannot create in schema public")!;
+      } finally {
+        await auditor.end();
+      }
+    };
+    expect((await publicCheck()).ok).toBe(true);
+    // As a provisioner that does not own `public` leaves it on 14: PUBLIC may create there, and audit --live says so.
     await admin.query("GRANT CREATE ON SCHEMA public TO PUBLIC");
     try {
+      const check = await publicCheck();
+      expect(check.ok).toBe(false);
+      expect(check.detail).toMatch(/ALTER SCHEMA public OWNER TO provisioner \(pulumi up --refresh then revokes it\)/);
       await run("bob", LOOKALIKE);
       await run("svc_prod", "CREATE TABLE prod_sales.codes (code varchar); INSERT INTO prod_sales.codes VALUES ('ABC')");
       const prod = await run("svc_prod", "SELECT current_setting('search_path') AS path, lower(code) AS code FROM prod_sales.codes");
@@ -75,6 +88,9 @@ describe("PostgreSQL 14's public schema", () => {
       const alice = await run("alice", "SELECT lower(code) AS code FROM prod_sales.codes");
       expect(alice.rows).toEqual([{ code: "abc" }]);
       expect(alice.notices).toEqual(["look-alike ran as alice"]);
+      // The provisioner owns public here (as the README asks on 14): the next up --refresh reads the grant back and revokes it.
+      await sandbox.up(await declareResources(boundary, settings), { refresh: true });
+      expect((await publicCheck()).ok).toBe(true);
     } finally {
       await admin.query("DROP TABLE IF EXISTS prod_sales.codes; DROP FUNCTION IF EXISTS public.lower(character varying); REVOKE CREATE ON SCHEMA public FROM PUBLIC");
     }
