@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startCommand } from "../support/commands";
 import { REPO_ROOT } from "../support/shipped";
+import { writeTinyRoster } from "./support";
 
 // `npm run sandbox -- --keep` stopped the ways people stop it: it says its PID, and whatever ends it — a signal to npm,
 // to node, or npm killed outright — leaves no server process and no data directory behind.
@@ -13,19 +14,8 @@ const TIMEOUT = 120_000;
 /** How long a stopped sandbox may take to be gone; about a second when the machine is quiet. */
 const GONE_WITHIN_MS = 10_000;
 
-// One developer, one domain, the prod account: the smallest roster the sandbox runs, so each start is quick.
 const rosterDir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-lifetime-"));
-const TINY_ROSTER = path.join(rosterDir, "team.yaml");
-fs.writeFileSync(TINY_ROSTER, `domains:
-  - name: sales
-    description: Sales
-developers:
-  - name: alice
-    email: alice@acme.example
-service_accounts:
-  - name: svc_prod
-    purpose: prod
-`);
+const TINY_ROSTER = writeTinyRoster(rosterDir);
 afterAll(() => fs.rmSync(rosterDir, { recursive: true, force: true }));
 
 interface Kept {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startThrowawayPostgres } from "../../infra/sandbox/server";
 import { ensureServerOsUser, reachableServerTree } from "../../infra/sandbox/server-user";
 import { REPO_ROOT } from "../support/shipped";
+import { writeTinyRoster } from "./support";
 
 // As root, the server runs as the `postgres` OS user, which a newcomer's clone or TMPDIR may shut out (a 0700 home or
 // temp directory). The sandbox works there when it can, and otherwise stops at once with one line saying what to do.
@@ -21,17 +22,7 @@ const asRoot = process.getuid?.() === 0;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-placement-"));
 fs.chmodSync(scratch, 0o755);
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
-const TINY_ROSTER = path.join(scratch, "team.yaml");
-fs.writeFileSync(TINY_ROSTER, `domains:
-  - name: sales
-    description: Sales
-developers:
-  - name: alice
-    email: alice@acme.example
-service_accounts:
-  - name: svc_prod
-    purpose: prod
-`);
+const TINY_ROSTER = writeTinyRoster(scratch);
 
 /** A new directory only root may enter, as mkdtemp makes them and as root's home is. */
 const closedDir = (name: string): string => {

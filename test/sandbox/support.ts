@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type pg from "pg";
 import { providerConnection, type ProviderConnection } from "../../infra/sandbox/setup";
@@ -29,4 +30,23 @@ export async function privilegeSnapshot(client: pg.Client, provisioner = "provis
       FROM logins l CROSS JOIN pg_class c JOIN schemas s ON s.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'v', 'p') AND pg_has_role(l.rolname, c.relowner, 'USAGE')`, [provisioner]);
   return new Set(result.rows.map((r) => r.entry));
+}
+
+/** One developer, one domain, the prod account: the smallest roster the sandbox runs, so each start is quick. */
+export const TINY_ROSTER_YAML = `domains:
+  - name: sales
+    description: Sales
+developers:
+  - name: alice
+    email: alice@acme.example
+service_accounts:
+  - name: svc_prod
+    purpose: prod
+`;
+
+/** Writes the tiny roster as team.yaml in `dir` and returns its path. */
+export function writeTinyRoster(dir: string): string {
+  const file = path.join(dir, "team.yaml");
+  fs.writeFileSync(file, TINY_ROSTER_YAML);
+  return file;
 }
