@@ -9,7 +9,7 @@ import { CI_BUILDER, PROD_WRITER } from "../roster/naming";
 import { denyRuleResult, renderDenyRules } from "../report/deny-rules";
 import { CI_CREATE_SCHEMA, runAttacks, renderMatrix, type AttackMatrix } from "../sandbox/attacks";
 import type { AppliedStatement } from "../sandbox/apply";
-import { DEFAULT_PARALLEL, summarize, type UpResult } from "../sandbox/engine";
+import { defaultParallel, summarize, type UpResult } from "../sandbox/engine";
 import { untilStopped } from "../sandbox/lifetime";
 import { DEFAULT_POSTGRES_MAJOR, POSTGRES_MAJORS, type PostgresMajor } from "../sandbox/server";
 import { providerConnection, PUBLIC_PROBE, Sandbox, type SandboxLogin, type Seeded } from "../sandbox/setup";
@@ -41,7 +41,7 @@ interface SandboxReport {
   roster: string;
   server: { host: string; port: number; database: string; dataDir: string; version: string };
   provider: { username: string; database: string };
-  applied: { resources: number; statements: number; parallel: number | "unbounded"; sql?: string[] } & UpSummary;
+  applied: { resources: number; statements: number; parallel: number; sql?: string[] } & UpSummary;
   /** A second `pulumi up` and a `pulumi up --refresh` right after: both should find nothing to change. */
   secondUp?: UpSummary;
   refresh?: UpSummary & { goneOnRefresh: string[] };
@@ -191,11 +191,11 @@ async function run(options: SandboxOptions): Promise<number> {
     for (const role of authenticationRoles(settings)) await sandbox.createPlatformRole(role);
     const statements: AppliedStatement[] = [];
     const parallel = { parallel: options.parallel };
-    stderr(`pulumi up, --parallel ${options.parallel === DEFAULT_PARALLEL ? "unbounded" : options.parallel} ...`);
+    stderr(`pulumi up, --parallel ${options.parallel} ...`);
     const first = await sandbox.up(resources, { ...parallel, log: (s) => statements.push(s), allowFailure: true });
     const applied = {
       resources: resources.filter((r) => r.custom).length, statements: statements.length,
-      parallel: options.parallel === DEFAULT_PARALLEL ? ("unbounded" as const) : options.parallel, ...upSummary(first),
+      parallel: options.parallel, ...upSummary(first),
       // The program sets no role passwords today; should one appear, it stays out of the output.
       ...(options.sql ? { sql: statements.map((s) => `[${s.database}] ${s.sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'")};`) } : {}),
     };
@@ -260,7 +260,7 @@ rosterCommand("sandbox", "Apply the program's PostgreSQL resources to a throwawa
   .option("--keep", "stay up after the attacks and print a psql connection string per principal, until Ctrl-C")
   .option("--sql", "also print every SQL statement applied")
   .option("--pg-version <major>", `PostgreSQL major to run: ${POSTGRES_MAJORS.join(", ")}`, postgresMajor, DEFAULT_POSTGRES_MAJOR)
-  .option("--parallel <n>", "resource operations at once, as `pulumi up --parallel` (default unbounded, as pulumi's; 1 is sequential)", positiveInteger, DEFAULT_PARALLEL)
+  .option("--parallel <n>", "resource operations at once, as `pulumi up --parallel` (default pulumi's: PULUMI_PARALLEL, else 4 per CPU; 1 is sequential)", positiveInteger, defaultParallel())
   .addHelpText("after", `  ${SANDBOX_FAILED}  the sandbox could not run (server start, apply or seed failed)
 In the sandbox, 1 means an attempt went against the boundary or the live audit found drift.
 The data directory is removed on exit, on Ctrl-C and on error.`)

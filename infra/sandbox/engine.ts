@@ -1,9 +1,10 @@
 // The Pulumi engine as `pulumi up` drives a provider: diff the program's resources against the stack's state, then run
-// the steps along the dependency graph with `--parallel` at once (unbounded by default, as the CLI's default), stop
+// the steps along the dependency graph with `--parallel` at once (by default the CLI's: 4 per CPU), stop
 // launching new steps after the first failure and skip what depended on it, and delete what left the program in
 // reverse dependency order at the end. `--refresh` reads every resource first, as the engine's refresh does, in parallel.
 // Left out: delete-before-replace's replacement of dependents (calculateDependentReplacements), which nothing here needs.
 
+import { availableParallelism } from "node:os";
 import type { DeclaredResource, ResourceKey } from "../platforms/resources";
 import { keyOf } from "../platforms/resources";
 import { diffAttributes, type Attributes, type PostgresProvider } from "./provider";
@@ -46,8 +47,11 @@ export interface UpOptions {
   parallel?: number;
 }
 
-/** `pulumi up`'s default for --parallel: no bound. */
-export const DEFAULT_PARALLEL = Number.POSITIVE_INFINITY;
+/** `pulumi up`'s default for --parallel (pkg/cmd/pulumi/operations/up.go, defaultParallel): PULUMI_PARALLEL, else 4 × GOMAXPROCS. */
+export function defaultParallel(env: NodeJS.ProcessEnv = process.env): number {
+  const set = Number(env.PULUMI_PARALLEL);
+  return Number.isInteger(set) && set > 0 ? set : 4 * availableParallelism();
+}
 
 /** Pulumi's preview: what `up` would do to reach `resources` from `state`, in dependency order. */
 export function planSteps(resources: readonly DeclaredResource[], state: ReadonlyMap<ResourceKey, StateEntry>): PlannedStep[] {
@@ -95,7 +99,7 @@ export function summarize(steps: readonly PlannedStep[]): string {
 /** `pulumi up` against the stack `state` (changed in place, as the stack file is): refresh, diff, apply, delete. */
 export async function up(resources: readonly DeclaredResource[], state: StackState, provider: PostgresProvider, options: UpOptions = {}): Promise<UpResult> {
   const started = performance.now();
-  const parallel = options.parallel ?? DEFAULT_PARALLEL;
+  const parallel = options.parallel ?? defaultParallel();
   const refreshedAway: string[] = [];
   if (options.refresh) {
     await runGraph([...state.entries()].map(([key]) => ({ key, deps: [] })), parallel, async (key) => {

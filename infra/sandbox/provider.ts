@@ -94,7 +94,7 @@ export class PostgresProvider {
           throw new Error(`the sandbox's provider does not know ${resource.type}`);
       }
     });
-    return (await this.read(resource, inputs)) ?? inputs;
+    return this.readBack(resource, inputs, "create");
   }
 
   async update(resource: DeclaredResource, state: Attributes): Promise<Attributes> {
@@ -127,7 +127,14 @@ export class PostgresProvider {
           throw new Error(`the sandbox's provider does not know ${resource.type}`);
       }
     });
-    return (await this.read(resource, inputs)) ?? inputs;
+    return this.readBack(resource, inputs, "update");
+  }
+
+  /** The read after a create or update; finding nothing leaves the resource without an ID, which Terraform reports. */
+  private async readBack(resource: DeclaredResource, attributes: Attributes, operation: "create" | "update"): Promise<Attributes> {
+    const read = await this.read(resource, attributes);
+    if (read === undefined) throw new Error(`${operation} ${resource.name}: the provider's read after ${operation} found nothing (the resource has no ID)`);
+    return read;
   }
 
   async delete(resource: DeclaredResource, state: Attributes): Promise<void> {
@@ -248,7 +255,8 @@ export class PostgresProvider {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      // database/sql with SetMaxIdleConns(0) (config.go, Connect): every transaction's connection is closed after it.
+      client.release(true);
     }
   }
 }
@@ -378,9 +386,12 @@ async function readRole(tx: Tx, state: Attributes): Promise<Attributes | undefin
   if (!r) return undefined;
   const config = r.rolconfig ?? [];
   const setting = (key: string) => config.find((c) => c.startsWith(key))?.slice(key.length + 1);
+  // strconv.Atoi: a value with a unit (set by hand, e.g. 5min) fails the read, as it fails the provider's.
   const timeout = (key: string) => {
-    const value = setting(key);
-    return value === undefined ? 0 : Number.parseInt(value.split(", ")[0]!, 10);
+    const value = setting(key)?.split(", ")[0];
+    if (value === undefined) return 0;
+    if (!/^[+-]?\d+$/.test(value)) throw new Error(`error reading ${key}: strconv.Atoi: parsing ${JSON.stringify(value)}: invalid syntax`);
+    return Number(value);
   };
   // readAssumeRole keeps the last entry starting with "role"
   const assumeRole = config.filter((c) => c.startsWith("role")).map((c) => c.slice("role=".length)).pop() ?? "";

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { defaultParallel } from "../../infra/sandbox/engine";
 import { startCommand } from "../support/commands";
 import { REPO_ROOT } from "../support/shipped";
 
@@ -52,8 +53,8 @@ describe("npm run sandbox", () => {
     // The provider connects as Pulumi.prod.yaml says: its user, to the warehouse database.
     expect(report.provider).toEqual({ username: "provisioner", database: "analytics", maxConnections: 20 });
     // pulumi up at its default parallelism, then a second up and an up --refresh that find nothing to change.
-    const { applied, secondUp, refresh } = report as unknown as Record<string, { summary: string; changes: string[]; parallel?: string }>;
-    expect(applied!.parallel).toBe("unbounded");
+    const { applied, secondUp, refresh } = report as unknown as Record<string, { summary: string; changes: string[]; parallel?: number }>;
+    expect(applied!.parallel).toBe(defaultParallel());
     expect(applied!.changes.filter((c) => /^(FAILED|SKIPPED)/.test(c))).toEqual([]);
     expect([secondUp!.summary, refresh!.summary]).toEqual(["no changes (63 unchanged)", "no changes (63 unchanged)"]);
     expect(report.server.database).toBe("analytics");
