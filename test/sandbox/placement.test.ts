@@ -60,7 +60,8 @@ function inNamespace(script: string, tmpdir?: string): Promise<Run> {
 }
 
 const sandbox = `node -r ts-node/register/transpile-only infra/cli/sandbox.ts --roster ${TINY_ROSTER}`;
-const closeTempDirs = "mount -t tmpfs -o mode=0700 tmpfs /tmp; mount -t tmpfs -o mode=0700 tmpfs /var/tmp";
+// The clone itself may live under /tmp (CI's may): it is bound to /mnt first, so hiding the temporary dirs keeps it.
+const closeTempDirs = `mount --bind ${REPO_ROOT} /mnt; mount -t tmpfs -o mode=0700 tmpfs /tmp; mount -t tmpfs -o mode=0700 tmpfs /var/tmp; cd /mnt`;
 const CLOSED_TMP_LINE =
   "PostgreSQL runs as the 'postgres' OS user (it refuses to run as root), which cannot enter /tmp (mode 0700, owner uid 0) nor /var/tmp: " +
   "run `chmod o+x /tmp` or set TMPDIR to a directory it can enter";
@@ -137,7 +138,7 @@ describe.runIf(asRoot)("the sandbox as root, where the postgres OS user is shut 
 
   it("stops at once with one line naming the directory and the fix when it can enter no temporary directory", async () => {
     // The shipped roster: the tiny one is under the /tmp that tmpfs hides, and the run stops before it matters.
-    const run = await inNamespace(`${closeTempDirs}; cd ${REPO_ROOT}; node -r ts-node/register/transpile-only infra/cli/sandbox.ts`);
+    const run = await inNamespace(`${closeTempDirs}; node -r ts-node/register/transpile-only infra/cli/sandbox.ts`);
     const lines = run.stderr.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^sandbox pid \d+; stop with kill \d+ or Ctrl-C$/);
     expect(lines.slice(1)).toEqual(["Starting a throwaway PostgreSQL 18 server ...", `sandbox: ${CLOSED_TMP_LINE}`]);
@@ -147,7 +148,7 @@ describe.runIf(asRoot)("the sandbox as root, where the postgres OS user is shut 
   }, TIMEOUT);
 
   it("stops the test run at once with that line, rather than failing every database test in its setup", async () => {
-    const run = await inNamespace(`${closeTempDirs}; cd ${REPO_ROOT}; npx vitest run test/sandbox/server.test.ts`);
+    const run = await inNamespace(`${closeTempDirs}; npx vitest run test/sandbox/server.test.ts`);
     expect(run.stderr.trimEnd().split("\n")).toEqual([`The database tests cannot start PostgreSQL here: ${CLOSED_TMP_LINE}`]);
     expect(run.stdout).not.toMatch(/skipped|passed/);
     expect(run.code).toBe(1);
