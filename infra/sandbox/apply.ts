@@ -34,7 +34,8 @@ export function quoteIdentifier(name: string): string {
 /** The provider's pqQuoteLiteral for values it writes between single quotes. */
 export const quoteLiteral = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
-const str = (inputs: Record<string, unknown>, key: string, fallback = ""): string => {
+/** An input as the provider reads it with d.Get: a string, or the fallback. */
+export const str = (inputs: Record<string, unknown>, key: string, fallback = ""): string => {
   const value = inputs[key];
   return typeof value === "string" ? value : fallback;
 };
@@ -46,7 +47,8 @@ const bool = (inputs: Record<string, unknown>, key: string, fallback: boolean): 
   const value = inputs[key];
   return typeof value === "boolean" ? value : fallback;
 };
-const list = (inputs: Record<string, unknown>, key: string): string[] => {
+/** A list or set of strings input; [] when unset. */
+export const list = (inputs: Record<string, unknown>, key: string): string[] => {
   const value = inputs[key];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 };

@@ -8,7 +8,7 @@ import pg from "pg";
 import {
   defaultPrivilegesApplyStatements, defaultPrivilegesRevokeStatement, functionCreateStatements, functionDeleteStatements,
   functionSignature, grantApplyStatements, grantRevokeStatement, grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, quoteIdentifier, RESOURCE_TYPES,
-  roleCreateStatements, roleDeleteStatements, roleUpdateStatements, schemaCreateStatements, schemaDeleteStatements, schemaUpdateStatements, type AppliedStatement, type Operation,
+  list, roleCreateStatements, roleDeleteStatements, roleUpdateStatements, schemaCreateStatements, schemaDeleteStatements, schemaUpdateStatements, str, type AppliedStatement, type Operation,
 } from "./apply";
 import type { DeclaredResource } from "../platforms/resources";
 
@@ -34,8 +34,6 @@ interface Tx {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-const str = (a: Attributes, key: string, fallback = ""): string => (typeof a[key] === "string" ? (a[key] as string) : fallback);
-const strings = (a: Attributes, key: string): string[] => (Array.isArray(a[key]) ? (a[key] as unknown[]).filter((v): v is string => typeof v === "string") : []);
 const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
   const x = new Set(a);
   const y = new Set(b);
@@ -414,7 +412,7 @@ async function readGrant(tx: Tx, state: Attributes): Promise<Attributes | undefi
   if (role !== "public" && !(await exists(tx, "SELECT 1 FROM pg_roles WHERE rolname=$1", role))) return undefined;
   if (objectType !== "database" && schema !== "" && !(await exists(tx, "SELECT 1 FROM pg_namespace WHERE nspname=$1", schema))) return undefined;
   const oid = await roleOid(tx, role);
-  const wanted = strings(state, "privileges");
+  const wanted = list(state, "privileges");
   const withPrivileges = (privileges: string[]): Attributes => (sameSet(privileges, wanted) ? state : { ...state, privileges: [...privileges].sort() });
   const aggregated = async (sql: string, params: unknown[]) => (await tx.query<{ p: string[] | null }>(sql, params)).rows[0]?.p ?? [];
   if (objectType === "database")
@@ -430,7 +428,7 @@ async function readGrant(tx: Tx, state: Attributes): Promise<Attributes | undefi
         FROM pg_class JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace
         LEFT JOIN (SELECT acls.* FROM (SELECT relname, relnamespace, relkind, (aclexplode(relacl)).* FROM pg_class c) as acls WHERE grantee=$1) privs
         USING (relname, relnamespace, relkind) WHERE nspname = $2 AND relkind = $3 GROUP BY pg_class.relname`, [oid, schema, OBJECT_TYPES[objectType]]);
-  const objects = strings(state, "objects");
+  const objects = list(state, "objects");
   // The first object whose privileges differ from the state's becomes the state's privileges, forcing an update.
   for (const row of rows.rows) {
     if (objects.length > 0 && !objects.includes(row.name)) continue;
@@ -457,7 +455,7 @@ async function readDefaultPrivileges(tx: Tx, state: Attributes): Promise<Attribu
       ) AS t (namespace, grantor_oid, grantee_oid, prtype, grantable)
       WHERE grantee_oid = $1 AND namespace = 0 AND pg_get_userbyid(grantor_oid) = $3`, [oid, type, owner]);
   const privileges = found.rows[0]?.p ?? [];
-  const wanted = strings(state, "privileges");
+  const wanted = list(state, "privileges");
   // No privileges read back means "gone", unless none were asked for.
   if (privileges.length === 0 && wanted.length > 0) return undefined;
   return sameSet(privileges, wanted) ? state : { ...state, privileges: [...privileges].sort() };
