@@ -90,7 +90,7 @@ function measure(phase: Phase, developers: number, domains: number): Measurement
 function inChild(phase: Phase, developers: number, domains: number): Measurement {
   const child = spawnSync(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", __filename, "--child", phase, String(developers), String(domains)],
+    ["-r", "sucrase/register/ts", __filename, "--child", phase, String(developers), String(domains)],
     { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
   );
   if (child.status !== 0) throw new Error(`bench child ${phase} ${developers}×${domains} failed:\n${child.stderr}`);

@@ -8,7 +8,7 @@ import { declareResources } from "../infra/platforms/declare";
 import { loadStackSettings } from "../infra/stack";
 import { rosterYaml, syntheticRoster } from "./rosters";
 
-// `npm run bench` (plan part): `plan` as `npm run plan` runs it (node, ts-node, a roster file, the shipped stack config
+// `npm run bench` (plan part): `plan` as `npm run plan` runs it (node, sucrase, a roster file, the shipped stack config
 // with both platforms), and the resource list alone, each run a fresh process; a row's figure is the median of its runs.
 
 const ROOT = path.resolve(__dirname, "..");
@@ -28,11 +28,11 @@ interface ChildFigures {
   cpuMs: number;
 }
 
-/** Runs `args` in a fresh node with ts-node, as the package scripts do; wall time around it, figures from inside it. */
+/** Runs `args` in a fresh node with sucrase, as the package scripts do; wall time around it, figures from inside it. */
 function fresh(args: readonly string[], figuresFile: string): { wallMs: number; figures: ChildFigures; stdout: string } {
   rmSync(figuresFile, { force: true });
   const start = performance.now();
-  const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-r", path.join(__dirname, "peak-rss.ts"), ...args], {
+  const child = spawnSync(process.execPath, ["-r", "sucrase/register/ts", "-r", path.join(__dirname, "peak-rss.ts"), ...args], {
     cwd: ROOT, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, env: { ...process.env, BENCH_FIGURES_FILE: figuresFile },
   });
   const wallMs = performance.now() - start;

@@ -14,7 +14,7 @@ import { shippedSettings } from "../support/shipped";
 import { loadRoster, parseRoster } from "../../infra/roster/load";
 import { formatProblem, RosterError } from "../../infra/roster/problems";
 
-// The commands as a CI job runs them: a child process through ts-node, judged by exit code, stdout and stderr.
+// The commands as a CI job runs them: a child process through sucrase, judged by exit code, stdout and stderr.
 
 const ROOT = path.resolve(__dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "warehouse-access-cli-"));

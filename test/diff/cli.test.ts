@@ -29,7 +29,7 @@ function prodAccountRepo(): TempRepo {
   return repo.writeRoster(doc).commit("add a backfill runner");
 }
 
-// Each run starts ts-node; several at once on a busy machine take a while.
+// Each run starts node; several at once on a busy machine take a while.
 describe.concurrent("diff as a child process", { timeout: 90_000 }, () => {
   it("--help explains the options, the paths and the exit codes", async () => {
     const help = await runCommand("diff", ["--help"]);

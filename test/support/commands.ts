@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { REPO_ROOT } from "./shipped";
 
-// The commands as a CI job runs them (`npm run <script>` is `node -r ts-node/register/transpile-only infra/cli/<script>.ts`):
+// The commands as a CI job runs them (`npm run <script>` is `node -r sucrase/register/ts infra/cli/<script>.ts`):
 // a child process, judged by exit code, stdout and stderr.
 
 /** The commands in infra/cli, by their npm script names. */
@@ -24,10 +24,9 @@ export interface CommandResult {
 
 /** Starts infra/cli/<script>.ts with stdout and stderr piped, for a test that reads them while the command runs. */
 export function startCommand(script: Script, args: readonly string[], options: CommandOptions = {}): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "infra/cli", `${script}.ts`), ...args], {
+  return spawn(process.execPath, ["-r", require.resolve("sucrase/register/ts"), path.join(REPO_ROOT, "infra/cli", `${script}.ts`), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    // ts-node looks for tsconfig.json from cwd; outside the project it must be told where the project's is.
-    env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json"), ...options.env },
+    env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
