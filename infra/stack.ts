@@ -34,6 +34,11 @@ export type LoginAuthentication = z.output<typeof loginAuthentication>;
 export const authenticationRoles = (settings: StackSettings): string[] =>
   settings.postgres.loginAuthentication.method === "iam" ? [settings.postgres.loginAuthentication.role] : [];
 
+/** The provisioner's role the README's SQL creates: one of its own, so its grants and the roll-ups widen no built-in role. */
+export const SNOWFLAKE_PROVISIONER_ROLE = "WAREHOUSE_PROVISIONER";
+/** Snowflake's system-defined roles (docs "Overview of Access Control": system-defined roles); each is held beyond the provisioner. */
+export const SNOWFLAKE_SYSTEM_ROLES: ReadonlySet<string> = new Set(["ORGADMIN", "GLOBALORGADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN"]);
+
 const snowflakeIdentifier = z.string().regex(/^[A-Z][A-Z0-9_]*$/, {
   error: "must be an upper-case Snowflake identifier (letters, digits, _). Write it in UPPER CASE",
 });
@@ -59,9 +64,9 @@ export const stackSettings = z.strictObject({
       /** The provisioner's role: it owns prod schemas, and custom roles roll up to it so it can manage their objects. */
       adminRole: snowflakeIdentifier
         .refine((role) => role !== "PUBLIC" && role !== snowflakeName(CI_BUILDER) && !/^(DEV|PROD)_/.test(role), {
-          error: "is PUBLIC or a role warehouse-access manages; the roles that write roll up to it, so its holders would write prod. Use the provisioner's own role, e.g. SYSADMIN",
+          error: `is PUBLIC or a role warehouse-access manages; the roles that write roll up to it, so its holders would write prod. Use the provisioner's own role, e.g. ${SNOWFLAKE_PROVISIONER_ROLE}`,
         })
-        .default("SYSADMIN"),
+        .default(SNOWFLAKE_PROVISIONER_ROLE),
       /** Schema in `database` that holds the service users' authentication policy. */
       policySchema: snowflakeIdentifier
         .refine((schema) => !/^(PROD|CI)_/.test(schema), { error: "must not be a prod_ or ci_ schema name. Use e.g. GOVERNANCE" })
@@ -120,6 +125,13 @@ export function deployableStackSettings(config: Record<string, unknown>, source:
   const settings = stackSettingsFromConfig(config, source);
   if (settings.snowflake === undefined || !settings.platforms.includes("snowflake")) return settings;
   const problems: { key: string; message: string }[] = [];
+  const adminRole = settings.snowflake.adminRole;
+  // Checked here, not in the schema: the diff still reads past revisions that ran as SYSADMIN.
+  if (SNOWFLAKE_SYSTEM_ROLES.has(adminRole))
+    problems.push({
+      key: `${PROJECT}:snowflake.adminRole`,
+      message: `is ${adminRole}, a Snowflake system role: every role that writes rolls up to adminRole, so each ${adminRole} holder would write prod, and the provisioner's rights (CREATE USER, APPLY AUTHENTICATION POLICY) would widen it. Create the provisioner's own role with the SQL in README "Deploying" and set adminRole and snowflake:role to it, e.g. ${SNOWFLAKE_PROVISIONER_ROLE}`,
+    });
   // A preview (review.yml) runs as a read-only role of its own; only the run that changes things must be the admin role.
   const role = options.deploying ? config["snowflake:role"] : settings.snowflake.adminRole;
   // What `pulumi up` creates is owned by the session's role, and a deleted GrantOwnership hands ownership back to

@@ -20,7 +20,7 @@ describe("stack settings", () => {
   it("reads the shipped shape, with the provisioner taken from the provider's login", () => {
     const settings = stackSettingsFromConfig(shipped, "Pulumi.prod.yaml");
     expect(settings.postgres.provisioner).toBe("provisioner");
-    expect(settings.snowflake).toMatchObject({ adminRole: "SYSADMIN", policySchema: "GOVERNANCE" });
+    expect(settings.snowflake).toMatchObject({ adminRole: "WAREHOUSE_PROVISIONER", policySchema: "GOVERNANCE" });
     expect(settings.postgres.loginAuthentication).toEqual({ method: "password" });
   });
 
@@ -72,6 +72,12 @@ describe("stack settings a real pulumi up deploys with", () => {
     expect(() => deployableStackSettings(config, "Pulumi.prod.yaml")).toThrow(message);
   });
 
+  it.each(["SYSADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "ORGADMIN"])("refuses %s as the provisioner's role: the roll-ups would make each holder a prod writer", (role) => {
+    const config = { ...deployable, "warehouse-access:snowflake": { ...deployable["warehouse-access:snowflake"], adminRole: role }, "snowflake:role": role };
+    expect(() => deployableStackSettings(config, "Pulumi.prod.yaml")).toThrow(
+      `Pulumi.prod.yaml: warehouse-access:snowflake.adminRole: is ${role}, a Snowflake system role: every role that writes rolls up to adminRole, so each ${role} holder would write prod, and the provisioner's rights (CREATE USER, APPLY AUTHENTICATION POLICY) would widen it. Create the provisioner's own role with the SQL in README "Deploying" and set adminRole and snowflake:role to it, e.g. WAREHOUSE_PROVISIONER`);
+  });
+
   it("lets a preview run as its own read-only role (review.yml overrides snowflake:role); a deploy may not", () => {
     const preview = { ...deployable, "snowflake:role": "PREVIEW_READER" };
     expect(() => deployableStackSettings(preview, "Pulumi.prod.yaml", { deploying: false })).not.toThrow();
@@ -82,5 +88,7 @@ describe("stack settings a real pulumi up deploys with", () => {
   it("leaves PostgreSQL-only stacks and past revisions (stackSettingsFromConfig) to the checks they had", () => {
     expect(() => deployableStackSettings({ ...shipped, "warehouse-access:platforms": ["postgres"] }, "Pulumi.prod.yaml")).not.toThrow();
     expect(() => stackSettingsFromConfig(shipped, "Pulumi.prod.yaml")).not.toThrow();
+    // A revision that still ran as SYSADMIN is read, so the pull request that moves it off SYSADMIN can be reviewed.
+    expect(stackSettingsFromConfig(withSnowflake({ adminRole: "SYSADMIN" }), "Pulumi.prod.yaml").snowflake?.adminRole).toBe("SYSADMIN");
   });
 });

@@ -89,7 +89,7 @@ function readLines(report: DiffReport): string[] {
 function retained(report: DiffReport, schemas: readonly SchemaChange[]): string {
   const first = schemas[0]!;
   const role = developerRoleName(first.developer ?? "");
-  const provisioner = `the provisioner role (${report.snowflakeAdminRole ?? "SYSADMIN"})`;
+  const provisioner = `the provisioner role${report.snowflakeAdminRole ? ` (${report.snowflakeAdminRole})` : ""}`;
   const how: Record<Platform, string> = {
     postgres: first.developerRemoved
       ? `on PostgreSQL ownership moves to the provisioner${report.postgresProvisioner ? ` (${report.postgresProvisioner})` : ""} when ${role} is dropped (REASSIGN OWNED)`

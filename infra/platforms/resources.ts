@@ -25,6 +25,8 @@ export interface DeclaredResource {
   dependsOn: readonly string[];
   /** Logical names of the resources whose replacement replaces this one too. */
   replaceWith: readonly string[];
+  /** Former logical names (same type and parent): a stack that has the resource under one adopts it instead of replacing it. */
+  aliases: readonly string[];
   /** Its own key, and parent, dependsOn and replaceWith by key, which the Pulumi layer wires them by. */
   refs: { key: ResourceKey; parent?: ResourceKey; dependsOn: readonly ResourceKey[]; replaceWith: readonly ResourceKey[] };
   /** A component's outputs (registerOutputs). */
@@ -42,6 +44,7 @@ export interface DeclareOptions {
   retainOnDelete?: boolean;
   deleteBeforeReplace?: boolean;
   ignoreChanges?: readonly string[];
+  aliases?: readonly string[];
 }
 
 /** The one empty list every resource without dependencies, replacements or ignored inputs shares (150,000 of them at 1,000 × 50). */
@@ -58,7 +61,7 @@ export class ResourceList {
   component(type: ComponentType, name: string, parent?: DeclaredResource): DeclaredResource {
     return this.push({
       type, name, inputs: {}, custom: false, ...(parent ? { parent: parent.name } : {}),
-      protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: NONE, dependsOn: NONE, replaceWith: NONE,
+      protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: NONE, dependsOn: NONE, replaceWith: NONE, aliases: NONE,
       refs: { key: `${type}::${name}`, ...(parent ? { parent: parent.refs.key } : {}), dependsOn: NONE, replaceWith: NONE },
     });
   }
@@ -75,6 +78,7 @@ export class ResourceList {
       ignoreChanges: options.ignoreChanges === undefined || options.ignoreChanges.length === 0 ? NONE : [...options.ignoreChanges],
       dependsOn: namesOf(dependsOn),
       replaceWith: namesOf(replaceWith),
+      aliases: options.aliases === undefined || options.aliases.length === 0 ? NONE : [...options.aliases],
       refs: { key: `${type}::${name}`, parent: options.parent.refs.key, dependsOn: keysOf(dependsOn), replaceWith: keysOf(replaceWith) },
     });
   }

@@ -51,6 +51,11 @@ export async function declareUnderMocks(
         ignoreChanges: opts.ignoreChanges ?? [],
         dependsOn: (dependencies as pulumi.Resource[]).map(nameOf),
         replaceWith: (opts.replaceWith ?? []).map(nameOf),
+        // Named aliases only: some SDK classes add type-only aliases of their own (a former type token).
+        aliases: (opts.aliases ?? []).flatMap((alias) => {
+          const name = (alias as pulumi.Alias).name;
+          return typeof name === "string" ? [name] : [];
+        }),
       },
     });
     return undefined;

@@ -56,6 +56,8 @@ export function registerResources(resources: readonly DeclaredResource[], opts: 
       ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
       ...(r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
+      // An alias with a name only keeps the resource's type and parent (@pulumi/pulumi resource.ts Alias).
+      ...(r.aliases.length > 0 ? { aliases: r.aliases.map((name) => ({ name })) } : {}),
     };
     if (r.custom) {
       made.set(keyOf(r), new PROVIDER_CLASSES[r.type as ProviderResourceType](r.name, r.inputs as never, options));

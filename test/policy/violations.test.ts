@@ -345,8 +345,8 @@ const writerHolders: Case[] = [
   },
   {
     title: "Snowflake: a developer given the admin role, which PROD_WRITER rolls up to",
-    add: [{ type: SF.grantAccountRole, name: "alice/sysadmin", props: { roleName: '"SYSADMIN"', userName: '"ALICE"' } }],
-    expect: [{ policy: D2_STACK, rule: RULES.D2, says: "user ALICE holds PROD_WRITER (ALICE → SYSADMIN → PROD_WRITER), but it reaches PROD_WRITER through SYSADMIN, not directly; it is not a snowflake.ServiceUser declared in this stack (a developer's existing user, or unknown); it is also a developer or CI account (it holds DEV_ALICE, CI_BUILDER, DEV_BOB, DEV_CAROL, DEV_DAVE, DEV_ERIN)" }],
+    add: [{ type: SF.grantAccountRole, name: "alice/warehouse_provisioner", props: { roleName: '"WAREHOUSE_PROVISIONER"', userName: '"ALICE"' } }],
+    expect: [{ policy: D2_STACK, rule: RULES.D2, says: "user ALICE holds PROD_WRITER (ALICE → WAREHOUSE_PROVISIONER → PROD_WRITER), but it reaches PROD_WRITER through WAREHOUSE_PROVISIONER, not directly; it is not a snowflake.ServiceUser declared in this stack (a developer's existing user, or unknown); it is also a developer or CI account (it holds DEV_ALICE, CI_BUILDER, DEV_BOB, DEV_CAROL, DEV_DAVE, DEV_ERIN)" }],
   },
   {
     title: "Snowflake: the CI service user given PROD_WRITER",

@@ -9,8 +9,8 @@ import type { SnowflakeSession } from "./session";
 // through the role hierarchy, each path labelled declared (the boundary grants it), admin (through the provisioner's
 // or the account's administrative roles) or DRIFT (anything else).
 
-/** Built-in roles above every custom role an admin rolls up: ACCOUNTADMIN holds SYSADMIN and SECURITYADMIN, which holds MANAGE GRANTS. */
-export const SYSTEM_ADMIN_ROLES: readonly string[] = ["ACCOUNTADMIN", "SECURITYADMIN"];
+/** The account's administrative roles: ACCOUNTADMIN holds SYSADMIN (which owns databases) and SECURITYADMIN (MANAGE GRANTS). */
+export const SYSTEM_ADMIN_ROLES: readonly string[] = ["ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN"];
 
 /** Every role and user holds PUBLIC (docs "Overview of Access Control", system-defined roles). */
 const PUBLIC_ROLE = "PUBLIC";
@@ -141,8 +141,18 @@ export function classifySnowflakeCatalog(catalog: SnowflakeCatalog, boundary: Bo
   const anyProd = new Set([...chains.values()].flatMap((set) => [...set]));
   const declared = new Map(boundary.schemas.filter((s) => s.kind === "prod").map((s) => [snowflakeName(s.name), s]));
 
+  // The stack's roles reach a system role only by its roll-ups to adminRole; any other system role holding one was granted it by hand.
+  const stackRoles = new Set([...boundary.roles.map((r) => snowflakeName(r.name)), options.adminRole, options.provisionerRole]);
+  const isSystem = (h: Holder | undefined): boolean => h?.kind === "role" && SYSTEM_ADMIN_ROLES.includes(h.name);
+  // The system roles' own hierarchy (ACCOUNTADMIN holds SYSADMIN) widens nothing; a system role that is adminRole rolls up.
+  const widens = (holder: Holder, held: Holder | undefined): boolean =>
+    isSystem(holder) && !stackRoles.has(holder.name) && held?.kind === "role" && stackRoles.has(held.name) && !isSystem(held);
   const classify = (chain: Holder[], power: SnowflakePower, schema: string): Pick<SnowflakeWritePath, "status" | "because"> => {
-    const admin = chain.find((h) => h.kind === "role" && admins.has(h.name));
+    const at = chain.findIndex((h) => h.kind === "role" && admins.has(h.name));
+    // chain[i] holds chain[i + 1].
+    const i = at < 0 ? -1 : chain.findIndex((h, i) => i >= at && widens(h, chain[i + 1]));
+    if (i >= 0) return { status: "drift", because: `${chain[i]!.name} holds ${chain[i + 1]!.name}, which the stack grants to no system role: every ${chain[i]!.name} holder gains it` };
+    const admin = chain[at];
     if (admin) return { status: "admin", because: `${admin.name} (${admins.get(admin.name)!})` };
     if (chain.some((h) => h.kind === "role" && h.name === PUBLIC_ROLE)) return { status: "drift", because: "PUBLIC holds it: every user can" };
     if (NEVER_DECLARED.has(power)) return { status: "drift", because: `${power} is never declared` };

@@ -13,7 +13,7 @@ export const SNOWFLAKE_LIVE_HELP = `
 With --live snowflake: the same question on the Snowflake account of --stack-config (snowflake:organizationName,
 accountName, user; SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_ROLE and SNOWFLAKE_WAREHOUSE override them), logging in
 with a key pair from SNOWFLAKE_PRIVATE_KEY or SNOWFLAKE_PRIVATE_KEY_PATH (+ SNOWFLAKE_PRIVATE_KEY_PASSPHRASE), never
-printed. Paths through the provisioner role (snowflake:role), adminRole, ACCOUNTADMIN and SECURITYADMIN are "admin".
+printed. Paths through the provisioner role (snowflake:role), adminRole, ACCOUNTADMIN, SECURITYADMIN and SYSADMIN are "admin".
 The session needs a warehouse, and a role that can run SHOW GRANTS on the prod schemas and read SNOWFLAKE.ACCOUNT_USAGE.`;
 
 export interface SnowflakeLiveOptions extends CommonOptions {

@@ -45,6 +45,9 @@ const ROLE_PURPOSE: Record<RoleKind, (role: Role) => string> = {
 };
 const comment = (text: string): string => `warehouse-access: ${text}`;
 
+/** The roll-up grants' name after the rolled-up role: a hyphen, so no membership (`<member>/<role>`) can share it. */
+export const ADMIN_ROLL_UP = "admin-roll-up";
+
 /** Every Snowflake resource for a boundary, in registration order. */
 export function snowflakeResources(boundary: Boundary, settings: StackSettings): DeclaredResource[] {
   const platform = settings.snowflake;
@@ -76,12 +79,14 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
   };
 
   // Makes adminRole holders writers everywhere these roles write: an admin path, which the audit shows as such.
+  // Named without the admin role, so a new adminRole replaces the grant under the same name (v1.2.1
+  // grant_account_role.go grantAccountRoleSchema: parent_role_name ForceNew); the alias is its former name, role included.
   const rollUps = new Map<RoleName, DeclaredResource>();
   for (const role of objectOwningRoles(boundary)) {
-    rollUps.set(role, list.resource(SF.grantAccountRole, `${role}/${adminRole}`, {
+    rollUps.set(role, list.resource(SF.grantAccountRole, `${role}/${ADMIN_ROLL_UP}`, {
       roleName: roleRef(role).name,
       parentRoleName: quoted(adminRole),
-    }, { ...child, dependsOn: waitFor(roleRef(role)) }));
+    }, { ...child, dependsOn: waitFor(roleRef(role)), aliases: [`${role}/${adminRole}`] }));
   }
 
   for (const [role, privileges] of databasePrivileges(boundary)) {

@@ -7,6 +7,7 @@ import { declareResources, type DeclaredResource } from "../../../infra/platform
 import { snowflakeName } from "../../../infra/roster/naming";
 import { REPO_ROOT, shippedBoundary, shippedSettings } from "../../support/shipped";
 import { FakeSnowflakeAccount } from "./fake-account";
+import { deployedAccount as deployed } from "./readme-output";
 
 // The live Snowflake audit against an account holding the program's own resources for the shipped roster (applied as
 // the provider would, with prod tables made by PROD_WRITER): clean, only declared writers and admin paths; every kind
@@ -17,7 +18,8 @@ const settings = { ...shippedSettings(), platforms: ["snowflake" as const] };
 const DATABASE = snowflakeName(settings.database);
 const PROD = boundary.schemas.filter((s) => s.kind === "prod").map((s) => snowflakeName(s.name));
 const STACK_FILE = `${REPO_ROOT}/Pulumi.prod.yaml`;
-const OPTIONS = { adminRole: "SYSADMIN", provisionerRole: "SYSADMIN" };
+const ADMIN = settings.snowflake!.adminRole;
+const OPTIONS = { adminRole: ADMIN, provisionerRole: ADMIN };
 let resources: DeclaredResource[];
 
 beforeAll(async () => {
@@ -25,18 +27,7 @@ beforeAll(async () => {
 }, 60_000);
 
 /** The account `pulumi up` leaves, after a production run made two tables in every prod schema. */
-function deployedAccount(): FakeSnowflakeAccount {
-  const account = new FakeSnowflakeAccount(DATABASE).apply(resources, "SYSADMIN");
-  account.grantRole("SYSADMIN", "USER", "PULUMI_PROVISIONER").grantRole("ACCOUNTADMIN", "USER", "ADMIN_JANE");
-  account.users.push(
-    { name: "PULUMI_PROVISIONER", type: "SERVICE", defaultRole: "SYSADMIN", defaultSecondaryRoles: "NONE" },
-    { name: "ADMIN_JANE", type: "PERSON", defaultRole: "ACCOUNTADMIN", defaultSecondaryRoles: "ALL" },
-  );
-  for (const p of boundary.principals.filter((p) => p.kind === "developer"))
-    account.users.push({ name: p.logins.snowflake, type: "PERSON", defaultSecondaryRoles: "ALL" });
-  for (const schema of PROD) account.createTable(schema, "ORDERS", "PROD_WRITER").createTable(schema, "CUSTOMERS", "PROD_WRITER");
-  return account;
-}
+const deployedAccount = (): FakeSnowflakeAccount => deployed(boundary, resources, ADMIN);
 
 const audit = (account: FakeSnowflakeAccount): Promise<SnowflakeLiveAudit> =>
   auditSnowflakeLive(sessionOf(account.connection()), boundary, DATABASE, OPTIONS);
@@ -61,13 +52,29 @@ describe("a deployed account, untouched", () => {
     }
   });
 
-  it("labels the roll-up to SYSADMIN and ACCOUNTADMIN, and the people who hold those roles, admin", async () => {
+  it("labels the roll-up to the provisioner's role, the account's admin roles and the people who hold them, admin", async () => {
     const result = await audit(deployedAccount());
     const sales = result.schemas.find((s) => s.schema === "PROD_SALES")!;
-    const chains = sales.writers.filter((w) => w.status === "admin").map((w) => w.chain.join(">"));
-    expect(chains).toEqual(expect.arrayContaining(["SYSADMIN>PROD_WRITER", "ACCOUNTADMIN>SYSADMIN>PROD_WRITER", "PULUMI_PROVISIONER>SYSADMIN", "ADMIN_JANE>ACCOUNTADMIN>SYSADMIN>PROD_WRITER"]));
+    const admin = sales.writers.filter((w) => w.status === "admin");
+    const chains = admin.map((w) => w.chain.join(">"));
+    expect(chains).toEqual(expect.arrayContaining([
+      `${ADMIN}>PROD_WRITER`, `PULUMI_PROVISIONER>${ADMIN}>PROD_WRITER`, `PULUMI_PROVISIONER>${ADMIN}`,
+      // SYSADMIN owns the database (the README's SQL grants from it), SECURITYADMIN holds MANAGE GRANTS.
+      "SYSADMIN", "ACCOUNTADMIN>SYSADMIN", "ADMIN_JANE>ACCOUNTADMIN>SECURITYADMIN",
+    ]));
+    expect(new Set(admin.filter((w) => w.chain[0] === ADMIN).map((w) => w.power))).toEqual(new Set(["schema owner", "CREATE SCHEMA on database", "schema privilege", "object owner"]));
+    // A dedicated role: no system role holds PROD_WRITER or the provisioner's role.
+    expect(chains.filter((c) => /(SYSADMIN|ACCOUNTADMIN)>(PROD_WRITER|WAREHOUSE_PROVISIONER)/.test(c))).toEqual([]);
     expect(sales.writers.find((w) => w.principal === "ADMIN_JANE")!.reach).toBe("secondary roles");
     expect(sales.writers.find((w) => w.principal === "PULUMI_PROVISIONER")!.reach).toBe("USE ROLE");
+  });
+
+  it("still labels the roll-up admin for a stack whose provisioner role is SYSADMIN (deployed before the dedicated role)", async () => {
+    const legacy = (await declareResources(boundary, { ...settings, snowflake: { ...settings.snowflake!, adminRole: "SYSADMIN" } })).filter((r) => r.custom);
+    const result = await auditSnowflakeLive(sessionOf(deployed(boundary, legacy, "SYSADMIN").connection()), boundary, DATABASE, { adminRole: "SYSADMIN", provisionerRole: "SYSADMIN" });
+    expect(drift(result)).toEqual([]);
+    const chains = result.schemas.find((s) => s.schema === "PROD_SALES")!.writers.filter((w) => w.status === "admin").map((w) => w.chain.join(">"));
+    expect(chains).toEqual(expect.arrayContaining(["SYSADMIN>PROD_WRITER", "ACCOUNTADMIN>SYSADMIN>PROD_WRITER", "ADMIN_JANE>ACCOUNTADMIN>SYSADMIN>PROD_WRITER"]));
   });
 
   it("issues 2S + 7 statements however many roles, users and tables the account has", async () => {
@@ -112,18 +119,18 @@ describe("every kind of write path planted by hand is DRIFT", () => {
     }, { schema: "PROD_FINANCE", principal: "ERIN", chain: ["ERIN", "DEV_ERIN", `DATABASE ROLE ${DATABASE}.LOADER`], power: "object privilege", reach: "secondary roles" }],
     ["PROD_WRITER granted to a developer", (a) => { a.grantRole("PROD_WRITER", "USER", "BOB"); },
       { schema: "PROD_SALES", principal: "BOB", chain: ["BOB", "PROD_WRITER"], reach: "secondary roles" }],
-    ["PROD_WRITER rolled up to SYSADMIN when the adminRole is a dedicated provisioner role", () => undefined,
-      { schema: "PROD_SALES", principal: "SYSADMIN", chain: ["SYSADMIN", "PROD_WRITER"] }],
+    ["PROD_WRITER rolled up to SYSADMIN by hand", (a) => { a.grantRole("PROD_WRITER", "ROLE", "SYSADMIN"); },
+      { schema: "PROD_SALES", principal: "SYSADMIN", chain: ["SYSADMIN", "PROD_WRITER"], because: "SYSADMIN holds PROD_WRITER, which the stack grants to no system role: every SYSADMIN holder gains it" }],
+    ["the provisioner's role granted to SYSADMIN", (a) => { a.grantRole(ADMIN, "ROLE", "SYSADMIN"); },
+      { schema: "PROD_SALES", principal: "ADMIN_JANE", chain: ["ADMIN_JANE", "ACCOUNTADMIN", "SYSADMIN", ADMIN, "PROD_WRITER"] }],
     ["INSERT granted to PUBLIC", (a) => { a.grants.push({ privilege: "INSERT", grantedOn: "TABLE", name: "ORDERS", catalog: DATABASE, schema: "PROD_SALES", grantedTo: "ROLE", grantee: "PUBLIC" }); },
       { schema: "PROD_SALES", principal: "PUBLIC", principalKind: "everyone", because: "PUBLIC holds it: every user can" }],
   ];
 
-  it.each(plants)("%s", async (what, plant, expected) => {
+  it.each(plants)("%s", async (_what, plant, expected) => {
     const account = deployedAccount();
     plant(account);
-    const dedicated = what.includes("dedicated provisioner role");
-    const result = await auditSnowflakeLive(sessionOf(account.connection()), boundary, DATABASE,
-      dedicated ? { adminRole: "WAREHOUSE_PROVISIONER", provisionerRole: "WAREHOUSE_PROVISIONER" } : OPTIONS);
+    const result = await audit(account);
     expect(drift(result)).toContainEqual(expect.objectContaining({ ...expected, status: "drift" }));
     expect(result.drift).toBeGreaterThan(0);
   });

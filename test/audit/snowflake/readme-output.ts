@@ -6,13 +6,15 @@ import type { DeclaredResource } from "../../../infra/platforms/declare";
 import { snowflakeName } from "../../../infra/roster/naming";
 import { FakeSnowflakeAccount } from "./fake-account";
 
-// The accounts the README's `audit --live snowflake` output comes from: the deployed shipped roster, then the same
-// after someone hand-granted a few things.
+// The accounts the live audit's tests and the README's `audit --live snowflake` output come from: the deployed shipped
+// roster (prod tables made by PROD_WRITER), then the same after someone hand-granted a few things.
 
 export function deployedAccount(boundary: Boundary, resources: readonly DeclaredResource[], provisioner: string): FakeSnowflakeAccount {
   const database = "ANALYTICS";
   const account = new FakeSnowflakeAccount(database).apply(resources, provisioner);
-  if (provisioner !== "SYSADMIN") account.grants.find((g) => g.grantedOn === "DATABASE" && g.privilege === "OWNERSHIP")!.grantee = "SYSADMIN";
+  // The README's provisioner SQL on the database SYSADMIN owns, and its role granted to the provisioner's user alone.
+  for (const privilege of ["USAGE", "CREATE SCHEMA"])
+    account.grants.push({ privilege, grantedOn: "DATABASE", name: database, catalog: null, schema: null, grantedTo: "ROLE", grantee: provisioner });
   account.grantRole(provisioner, "USER", "PULUMI_PROVISIONER").grantRole("ACCOUNTADMIN", "USER", "ADMIN_JANE");
   account.users.push(
     { name: "PULUMI_PROVISIONER", type: "SERVICE", defaultRole: provisioner, defaultSecondaryRoles: "NONE" },

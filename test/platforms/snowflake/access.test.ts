@@ -136,7 +136,20 @@ describe("Snowflake resources for the shipped roster", () => {
     const schemas = boundary.schemas.map((s) => snowflakeName(s.name)).sort();
     expect(reading.adminAccess.filter((a) => a.access === "write").map((a) => a.schema)).toEqual(schemas);
     expect(ofType(T.grantAccountRole).filter((g) => g.inputs.parentRoleName === `"${ADMIN}"`).map((g) => g.name).sort())
-      .toEqual(["ci_builder/SYSADMIN", "dev_alice/SYSADMIN", "dev_bob/SYSADMIN", "dev_carol/SYSADMIN", "dev_dave/SYSADMIN", "dev_erin/SYSADMIN", "prod_writer/SYSADMIN"]);
+      .toEqual(["ci_builder", "dev_alice", "dev_bob", "dev_carol", "dev_dave", "dev_erin", "prod_writer"].map((r) => `${r}/admin-roll-up`));
+  });
+
+  it("keeps the roll-ups' names when adminRole changes, and adopts the names a stack deployed before gave them", () => {
+    const rollUps = (adminRole: string) => snowflakeResources(boundary, { ...settings, snowflake: { ...settings.snowflake!, adminRole } })
+      .filter((r) => r.type === T.grantAccountRole && r.name.endsWith("/admin-roll-up"));
+    const [shipped, other] = [rollUps(ADMIN), rollUps("OTHER_PROVISIONER")];
+    expect(other.map((r) => r.name)).toEqual(shipped.map((r) => r.name));
+    // parent_role_name is ForceNew: a new adminRole replaces each grant, under the same name.
+    expect(other.map((r) => r.inputs.parentRoleName)).toEqual(shipped.map(() => '"OTHER_PROVISIONER"'));
+    // Until now each was named after the role it rolls up to: the alias keeps such a stack's grant instead of replacing it.
+    expect(named(T.grantAccountRole, "prod_writer/admin-roll-up").aliases).toEqual([`prod_writer/${ADMIN}`]);
+    expect(other.map((r) => r.aliases)).toEqual(other.map((r) => [r.name.replace("admin-roll-up", "OTHER_PROVISIONER")]));
+    expect(resources.filter((r) => r.aliases.length > 0).map((r) => r.name)).toEqual(shipped.map((r) => r.name));
   });
 
   it("gives no two resources the same type and name, and counts itself right", () => {
@@ -220,7 +233,7 @@ describe("Snowflake resources for the shipped roster", () => {
     expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "snowflake", inputs: { name: "ALICE_SALES", database: "ANALYTICS" } });
     expect(schema.inputs.withManagedAccess).toBeUndefined();
     expect(named(T.grantOwnership, "alice_sales")).toMatchObject({
-      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["alice_sales", "dev_alice", "dev_alice/SYSADMIN"],
+      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["alice_sales", "dev_alice", "dev_alice/admin-roll-up"],
       inputs: { accountRoleName: '"DEV_ALICE"', outboundPrivileges: "COPY", on: { objectType: "SCHEMA", objectName: '"ANALYTICS"."ALICE_SALES"' } },
     });
     const developerSchemas = boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name).sort();

@@ -128,7 +128,7 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
     expect(read(base()).schemaCreation).toEqual([]);
   });
 
-  it("recognises the body whatever its whitespace (the provider folds it), and names the procedure by the grant's spelling", () => {
+  it("recognises the body whatever its whitespace (the provider compares it with whitespace folded), and names the procedure by the grant's spelling", () => {
     const folded = procedure({ procedureDefinition: ciBody().replace(/\s+/g, " ") });
     expect(read([...withCi().filter((r) => r.type !== T.procedureSql), folded]).schemaCreation).toEqual([ciCreates]);
     const spelled = withCi().map((r) => (JSON.stringify(r.inputs).includes("PROCEDURE") && r.type === T.grantPrivileges
