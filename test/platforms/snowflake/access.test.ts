@@ -11,6 +11,7 @@ import { CREATED_MARKER } from "../../../infra/ci/schema";
 import { SNOWFLAKE_PREVIEW_FEATURES, snowflakeResources } from "../../../infra/platforms/snowflake";
 import { CI_SCHEMA_NAMES } from "../../../infra/platforms/snowflake/ci-schemas";
 import { identifierParts } from "../../../infra/platforms/snowflake/identifiers";
+import { storedFormProblems } from "../../../infra/platforms/snowflake/stored-form";
 import { databasePrivileges, objectOwningRoles } from "../../../infra/platforms/snowflake/roles";
 import { interpretSnowflakeAccess, SNOWFLAKE_TYPES, type HolderAccess, type SchemaCreation } from "../../../infra/platforms/snowflake/interpret";
 import { loadRoster, parseRoster } from "../../../infra/roster/load";
@@ -270,6 +271,19 @@ describe("Snowflake resources for the shipped roster", () => {
       { user: "SVC_CI", type: "SERVICE", defaultRole: "CI_BUILDER", hasRsaPublicKey: true, hasPassword: false, authenticationMethods: ["KEYPAIR"] },
       { user: "SVC_PROD", type: "SERVICE", defaultRole: "PROD_WRITER", hasRsaPublicKey: true, hasPassword: false, authenticationMethods: ["KEYPAIR"] },
     ]);
+  });
+
+  it("keeps a rotation's second key on the service user, as the body DESCRIBE USER prints, and only while the roster has it", () => {
+    const file = parseYaml(rosterText) as { service_accounts: { name: string; rsa_public_key?: string; rsa_public_key_2?: string }[] };
+    const [prod, ci] = [file.service_accounts.find((a) => a.name === "svc_prod")!, file.service_accounts.find((a) => a.name === "svc_ci")!];
+    prod.rsa_public_key_2 = ci.rsa_public_key!;
+    const result = parseRoster(JSON.stringify(file), "rotating.yaml");
+    expect(result.problems).toBeUndefined();
+    const rotating = snowflakeResources(buildBoundary(result.roster!), settings);
+    const user = rotating.find((r) => r.type === T.serviceUser && r.name === "svc_prod")!;
+    expect(user.inputs).toMatchObject({ rsaPublicKey: prod.rsa_public_key, rsaPublicKey2: ci.rsa_public_key });
+    expect(storedFormProblems(user)).toEqual([]);
+    expect(Object.keys(named(T.serviceUser, "svc_prod").inputs)).not.toContain("rsaPublicKey2");
   });
 
   it("gives no role CREATE SCHEMA on the database: the provisioner, which owns it, is the only one that has it", () => {
