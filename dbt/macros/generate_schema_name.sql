@@ -12,7 +12,8 @@
   {%- elif node is not none and node.resource_type in ['model', 'seed', 'snapshot', 'function'] -%}
     {{ exceptions.raise_compiler_error(node.resource_type ~ ' ' ~ node.name ~ ' (' ~ node.original_file_path ~ ') '
        ~ ('names no domain' if domain == '' else 'has schema ' ~ domain ~ ', which is no domain in team.yaml')
-       ~ ': set +schema to one of ' ~ domains | join(', ') ~ ' (in dbt_project.yml or its config)') }}
+       ~ ': set +schema to one of ' ~ domains | join(', ') ~ ' (in dbt_project.yml or its config)'
+       ~ ('; snapshots: use schema, not target_schema (dbt takes target_schema as it is)' if node.resource_type == 'snapshot' else '')) }}
   {%- elif domain == '' -%}
     {{ target.schema }}
   {%- else -%}

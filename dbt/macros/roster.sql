@@ -9,6 +9,7 @@
       "dave": ["product"],
       "erin": ["finance","sales"]
     },
+    "ci_domains": ["marketing","product","sales"],
     "postgres_ci_function": "ci.create_schema",
     "snowflake_ci_procedure": "ANALYTICS.GOVERNANCE.CREATE_CI_SCHEMA"
   }) }}

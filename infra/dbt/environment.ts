@@ -34,7 +34,9 @@ export function runEnvironment(target: Target, options: { platform: Platform; ru
     if (!target.domains.some((d) => d.domain === options.domain))
       throw new RangeError(target.env === "dev"
         ? `${target.name} has no schema for domain ${options.domain}: add ${options.domain} to ${target.name}'s domains in team.yaml`
-        : `--domain ${options.domain}: no such domain in team.yaml (domains: ${target.domains.map((d) => d.domain).join(", ")})`);
+        : target.cannotRead.includes(options.domain)
+          ? `${target.principal.name} builds no ${options.domain}: it is restricted, and ${target.principal.name} is none of its readers in team.yaml`
+          : `--domain ${options.domain}: no such domain in team.yaml (domains: ${target.domains.map((d) => d.domain).join(", ")})`);
     environment.WAREHOUSE_SCHEMA = on(schemaOf(options.domain));
   }
   for (const { domain } of target.domains) environment[`WAREHOUSE_SCHEMA_${domain.toUpperCase()}`] = on(schemaOf(domain));

@@ -159,11 +159,11 @@ describe("createCiSchema, as the CI login", () => {
     }
   });
 
-  it("--all creates one for each domain in the roster", async () => {
+  it("--all creates one for each domain CI reads, and names the restricted one it leaves out", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ci-schema-"));
     const roster = join(dir, "team.yaml");
     writeFileSync(roster, [
-      "domains: [{ name: sales }, { name: finance }]",
+      "domains: [{ name: sales }, { name: finance, restricted: true, readers: [alice] }]",
       "developers: [{ name: alice, email: alice@acme.example }]",
       "service_accounts: [{ name: svc_prod, purpose: prod }]",
     ].join("\n"));
@@ -171,7 +171,10 @@ describe("createCiSchema, as the CI login", () => {
       const made = await runCommand("ci-schema", ["--live", server.url(DATABASE, SVC_CI), "--run", "779", "--all", "--roster", roster]);
       expect(made.stderr).toBe("");
       expect(made.status).toBe(0);
-      expect(made.stdout.split("\n").filter(Boolean).map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["created ci_779_sales", "created ci_779_finance"]);
+      const lines = made.stdout.split("\n").filter(Boolean);
+      expect(lines[0]).toBe(`left out finance: restricted, and CI is none of the readers in ${roster}`);
+      expect(lines.slice(1).map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["created ci_779_sales"]);
+      expect(await schemas()).not.toContain("ci_779_finance");
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await admin.query("DROP SCHEMA IF EXISTS ci_779_sales; DROP SCHEMA IF EXISTS ci_779_finance");

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type pg from "pg";
+import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CI_RUN, parseCreatedMarker } from "../../infra/ci/schema";
 import { packageRoster, ROSTER_MACRO_FILE, rosterMacro, selectorsYaml } from "../../infra/dbt/package";
@@ -47,9 +48,18 @@ describe("the package's roster", () => {
     expect(macros).toContain(`modules.re.match('${CI_RUN.source}', run)`);
   });
 
-  it("gives each developer a selector for exactly their domains", () => {
+  it("gives each developer a selector for exactly their domains, and CI one for the domains it reads", () => {
     const text = selectorsYaml(shippedBoundary(), "team.yaml");
     expect(text).toContain("  - name: dave\n    description: \"dave's domains: product\"\n    definition:\n      union:\n        - method: config.schema\n          value: product\n");
+    // dbt's selectors.yml: a top-level `selectors` list of { name, description, definition } (docs.getdbt.com, "YAML Selectors").
+    const { selectors } = parseYaml(text) as { selectors: { name: string; definition: { union: { method: string; value: string }[] } }[] };
+    const ci = selectors.find((s) => s.name === "ci")!;
+    expect(ci.definition.union.map((u) => [u.method, u.value])).toEqual(packageRoster(shippedBoundary(), shippedSettings()).ci_domains.map((d) => ["config.schema", d]));
+    expect(text).toContain("# ci leaves out finance: restricted, and CI is none of the readers.");
+  });
+
+  it("lets CI build exactly the domains ci_builder reads: finance is restricted and CI is none of its readers", () => {
+    expect(packageRoster(shippedBoundary(), shippedSettings()).ci_domains).toEqual(["marketing", "product", "sales"]);
   });
 });
 
@@ -89,6 +99,48 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
       expect((await ci.query("select count(*)::int AS n from ci_dbt7_sales.orders")).rows[0]).toEqual({ n: 1 });
     } finally {
       await ci.end();
+    }
+  });
+
+  it("CI reads the prod schema of every domain in ci_domains and of no other, so the package refuses the rest", async () => {
+    const ci = await sandbox.connectAs(login("svc_ci"));
+    try {
+      for (const domain of roster.domains) {
+        const read = ci.query(`select count(*) from prod_${domain}.sample`);
+        if (roster.ci_domains.includes(domain)) await read;
+        else await expect(read, domain).rejects.toThrow(`permission denied for schema prod_${domain}`);
+      }
+    } finally {
+      await ci.end();
+    }
+  });
+
+  it("developers: what dbt-postgres runs for a table, a view, an incremental model, a seed and a snapshot works in their own schema", async () => {
+    const alice = await sandbox.connectAs(login("alice"));
+    try {
+      // Table and view (global_project table/view materializations; postgres__get_rename_table_sql): build aside, swap, drop.
+      for (const [kind, as] of [["table", "create table alice_sales.built__dbt_tmp as (select id, note from prod_sales.sample)"],
+                                ["view", "create view alice_sales.built_v__dbt_tmp as (select id from prod_sales.sample)"]] as const) {
+        const name = kind === "table" ? "built" : "built_v";
+        for (let run = 0; run < 2; run++) {
+          await alice.query(as);
+          if (run > 0) await alice.query(`alter table alice_sales.${name} rename to ${name}__dbt_backup`);
+          await alice.query(`alter table alice_sales.${name}__dbt_tmp rename to ${name}`);
+          if (run > 0) await alice.query(`drop ${kind} if exists alice_sales.${name}__dbt_backup cascade`);
+        }
+      }
+      // Incremental (postgres__make_temp_relation: a temporary table, which needs TEMPORARY on the database) and a snapshot's merge.
+      await alice.query("create temporary table \"built__dbt_tmp120000\" as (select id, note from prod_sales.sample)");
+      await alice.query("insert into alice_sales.built (id, note) (select id, note from \"built__dbt_tmp120000\")");
+      await alice.query("create table alice_sales.snap as (select id, note, now() as dbt_valid_from, null::timestamptz as dbt_valid_to, md5(id::text) as dbt_scd_id from prod_sales.sample)");
+      await alice.query("create temporary table \"snap__dbt_tmp\" as (select *, 'insert'::text as dbt_change_type from alice_sales.snap)");
+      await alice.query("update alice_sales.snap set dbt_valid_to = s.dbt_valid_to from \"snap__dbt_tmp\" as s where s.dbt_scd_id::text = alice_sales.snap.dbt_scd_id::text and s.dbt_change_type::text in ('update'::text, 'delete'::text)");
+      // Seed (global_project seed materialization): create the table, insert the rows.
+      await alice.query("create table alice_sales.countries (code text, name text)");
+      await alice.query("insert into alice_sales.countries (code, name) values ($1, $2)", ["fr", "France"]);
+      expect((await alice.query("select (select count(*) from alice_sales.built)::int as built, (select count(*) from alice_sales.countries)::int as seeds")).rows[0]).toEqual({ built: 2, seeds: 1 });
+    } finally {
+      await alice.end();
     }
   });
 

@@ -55,9 +55,16 @@ describe("the run environment", () => {
       WAREHOUSE_ENV: "dev", SCHEMA_PREFIX: "dave", DBT_TARGET: "dave", WAREHOUSE_SCHEMA: "dave_product", WAREHOUSE_SCHEMA_PRODUCT: "dave_product",
     });
     expect(runEnvironment(targetFor(boundary, "svc_ci")!, { platform: "postgres", run: "42", domain: "sales" })).toMatchObject({
-      WAREHOUSE_ENV: "ci", SCHEMA_PREFIX: "ci_42", DBT_TARGET: "ci", WAREHOUSE_SCHEMA: "ci_42_sales", WAREHOUSE_SCHEMA_FINANCE: "ci_42_finance",
+      WAREHOUSE_ENV: "ci", SCHEMA_PREFIX: "ci_42", DBT_TARGET: "ci", WAREHOUSE_SCHEMA: "ci_42_sales", WAREHOUSE_SCHEMA_MARKETING: "ci_42_marketing",
     });
-    expect(runEnvironment(targetFor(boundary, "prod")!, { platform: "snowflake" })).toMatchObject({ WAREHOUSE_ENV: "prod", SCHEMA_PREFIX: "PROD", WAREHOUSE_SCHEMA_SALES: "PROD_SALES" });
+    expect(runEnvironment(targetFor(boundary, "prod")!, { platform: "snowflake" })).toMatchObject({ WAREHOUSE_ENV: "prod", SCHEMA_PREFIX: "PROD", WAREHOUSE_SCHEMA_SALES: "PROD_SALES", WAREHOUSE_SCHEMA_FINANCE: "PROD_FINANCE" });
+  });
+
+  it("gives CI only the domains it reads: a restricted one is left out until CI is among its readers", () => {
+    const ci = runEnvironment(targetFor(boundary, "ci")!, { platform: "postgres", run: "42" });
+    expect(Object.keys(ci).filter((k) => k.startsWith("WAREHOUSE_SCHEMA_"))).toEqual(["WAREHOUSE_SCHEMA_MARKETING", "WAREHOUSE_SCHEMA_PRODUCT", "WAREHOUSE_SCHEMA_SALES"]);
+    expect(() => runEnvironment(targetFor(boundary, "ci")!, { platform: "postgres", run: "42", domain: "finance" }))
+      .toThrow("svc_ci builds no finance: it is restricted, and svc_ci is none of its readers in team.yaml");
   });
 
   it("refuses a domain the developer has no schema for, and CI without a run id", () => {
@@ -109,12 +116,13 @@ describe("the README's dbt section", () => {
     const workflow = parseYaml(block("# .github/workflows/dbt.yml in the dbt project\n")) as { jobs: Record<string, { steps: { run?: string }[] }> };
     const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
     const runs = Object.values(workflow.jobs).flatMap((job) => job.steps.map((s) => s.run ?? "")).join("\n");
-    const used = [...runs.matchAll(/npm run (?:--prefix \S+ )?--silent (\S+) -- ([^>\n]*)/g)];
-    expect(used.map((m) => m[1])).toEqual(["dbt-profiles", "ci-schema", "cleanup-ci", "cleanup-ci"]);
+    const used = [...runs.matchAll(/npm run (?:--prefix \S+ )?--silent (\S+)(?: -- ([^>\n]*))?/g)];
+    expect(used.map((m) => m[1])).toEqual(["dbt-profiles", "dbt-selectors", "ci-schema", "cleanup-ci", "cleanup-ci"]);
+    expect(runs, "CI builds only what it reads").toContain("dbt build --target ci --selector ci ");
     for (const [, script, args] of used) {
       expect(scripts[script!], script).toBeDefined();
       const help = readFileSync(path.join(REPO_ROOT, "infra/cli", `${script}.ts`), "utf8");
-      for (const option of args!.match(/--[a-z-]+/g) ?? []) expect(help, `${script} ${option}`).toMatch(new RegExp(`[oO]ption\\("${option}[ "]`));
+      for (const option of args?.match(/--[a-z-]+/g) ?? []) expect(help, `${script} ${option}`).toMatch(new RegExp(`[oO]ption\\("${option}[ "]`));
     }
   });
 });
