@@ -29,9 +29,12 @@ export function warehouseLocation(config: Record<string, unknown>): WarehouseLoc
 export const SECRET_VARIABLES = {
   postgresPassword: "DBT_ENV_SECRET_PGPASSWORD",
   snowflakePrivateKeyPath: "SNOWFLAKE_PRIVATE_KEY_PATH",
+  /** Only for an encrypted key; dbt-snowflake treats an empty passphrase as none (auth.py: private_key_from_file). */
+  snowflakePrivateKeyPassphrase: "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
 } as const;
 
-const envVar = (name: string): string => `{{ env_var('${name}') }}`;
+/** env_var() in the profile; with a default, a variable that may be unset. */
+const envVar = (name: string, fallback?: string): string => `{{ env_var('${name}'${fallback === undefined ? "" : `, '${fallback}'`}) }}`;
 
 /**
  * Threads below the connection limit: dbt holds one connection per thread and one more for the run itself (schema
@@ -66,7 +69,9 @@ function output(target: Target, platform: Platform, settings: StackSettings, whe
     account: where.snowflake?.account ?? envVar("SNOWFLAKE_ACCOUNT"),
     user: target.principal.logins.snowflake,
     // People sign in through the account's SSO; service users are key-pair only (D7).
-    ...(target.env === "dev" ? { authenticator: "externalbrowser" } : { private_key_path: envVar(SECRET_VARIABLES.snowflakePrivateKeyPath) }),
+    ...(target.env === "dev"
+      ? { authenticator: "externalbrowser" }
+      : { private_key_path: envVar(SECRET_VARIABLES.snowflakePrivateKeyPath), private_key_passphrase: envVar(SECRET_VARIABLES.snowflakePrivateKeyPassphrase, "") }),
     role,
     database: snowflakeName(settings.database),
     warehouse: target.env === "dev" ? snowflake.warehouses.developers : target.env === "ci" ? snowflake.warehouses.ci : snowflake.warehouses.prod,
@@ -88,7 +93,7 @@ export function profilesDocument(profile: string, targets: readonly Target[], pl
 /** Where each target's secret comes from, said in the file's header; never the secret. */
 function secretNote(platform: Platform, settings: StackSettings): string {
   if (platform === "snowflake")
-    return `# Service users read ${SECRET_VARIABLES.snowflakePrivateKeyPath} (their private key's path); developers sign in through the browser.`;
+    return `# Service users read ${SECRET_VARIABLES.snowflakePrivateKeyPath} (their private key's path; ${SECRET_VARIABLES.snowflakePrivateKeyPassphrase} if it is encrypted); developers sign in through the browser.`;
   const auth = settings.postgres.loginAuthentication;
   return auth.method === "iam"
     ? `# ${SECRET_VARIABLES.postgresPassword}: an IAM token, e.g. aws rds generate-db-auth-token --hostname HOST --port PORT --username LOGIN.`

@@ -37,7 +37,8 @@ describe("profiles.yml", () => {
   it("on Snowflake: the developer's role and warehouse, SSO for people, a key path from the environment for services", () => {
     const outputs = outputsOf(profilesDocument("warehouse_access", targets(boundary), "snowflake", settings, where));
     expect(outputs.carol).toMatchObject({ type: "snowflake", account: "acme-analytics", user: "CAROL.DIAZ@ACME.EXAMPLE", authenticator: "externalbrowser", role: "DEV_CAROL", database: "ANALYTICS", warehouse: "DEV_WH", schema: "carol" });
-    expect(outputs.ci).toMatchObject({ user: "SVC_CI", role: "CI_BUILDER", warehouse: "CI_WH", private_key_path: "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PATH') }}" });
+    expect(outputs.ci).toMatchObject({ user: "SVC_CI", role: "CI_BUILDER", warehouse: "CI_WH", private_key_path: "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PATH') }}",
+      private_key_passphrase: "{{ env_var('DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', '') }}" });
     expect(outputs.prod).toMatchObject({ role: "PROD_WRITER", warehouse: "PROD_WH", schema: "prod" });
     expect(Object.values(outputs).some((o) => "password" in o)).toBe(false);
   });
