@@ -52,7 +52,8 @@ export const stackSettings = z.strictObject({
   postgres: z
     .strictObject({
       developerStatementTimeoutMs: z.int().positive().default(300_000),
-      developerConnectionLimit: z.int().min(1).default(5),
+      // dbt holds a connection per thread and one of its own (task/runnable.py before_run: "master"), so 1 starts no run.
+      developerConnectionLimit: z.int().min(2, { error: "is below 2: dbt holds one connection per thread plus one of its own, so no dbt run could start. Set 2 or more (5: threads 3 and a psql)" }).default(5),
       /** The provider's login (`postgresql:username`): an admin path for `audit --live`, and who a dropped role's objects pass to. */
       provisioner: z.string().optional(),
       loginAuthentication: loginAuthentication.default({ method: "password" }),

@@ -24,6 +24,12 @@ describe("stack settings", () => {
     expect(settings.postgres.loginAuthentication).toEqual({ method: "password" });
   });
 
+  it("refuses a developer connection limit no dbt run fits in", () => {
+    const limit = (value: unknown) => stackSettingsFromConfig({ ...shipped, "warehouse-access:postgres": { developerConnectionLimit: value } }, "Pulumi.prod.yaml").postgres.developerConnectionLimit;
+    expect(limit(2)).toBe(2);
+    expect(() => limit(1)).toThrow("warehouse-access:postgres.developerConnectionLimit: is below 2: dbt holds one connection per thread plus one of its own");
+  });
+
   it("takes cloud IAM logins with rds_iam unless another role is named", () => {
     const iam = (value: unknown) => stackSettingsFromConfig({ ...shipped, "warehouse-access:postgres": { loginAuthentication: value } }, "Pulumi.prod.yaml").postgres.loginAuthentication;
     expect(iam({ method: "iam" })).toEqual({ method: "iam", role: "rds_iam" });
