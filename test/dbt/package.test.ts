@@ -115,32 +115,45 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
     }
   });
 
-  it("developers: what dbt-postgres runs for a table, a view, an incremental model, a seed and a snapshot works in their own schema", async () => {
-    const alice = await sandbox.connectAs(login("alice"));
+  it.each([
+    ["alice", "alice_sales", "her own schema"],
+    ["svc_ci", "ci_dbt8_sales", "a CI schema, with the service logins' search_path of pg_catalog only"],
+    ["svc_prod", "prod_sales", "prod, as prod_writer, with the same search_path"],
+  ])("%s runs what dbt-postgres runs for a table, a view, an incremental model, a seed and a snapshot in %s (%s)", async (who, schema) => {
+    if (who === "svc_ci") {
+      const ci = await sandbox.connectAs(login("svc_ci"));
+      await ci.query(statementOf("postgres__create_ci_schema", { "warehouse_access.roster().postgres_ci_function": roster.postgres_ci_function, run: "dbt8", domain: "sales" }));
+      await ci.end();
+    }
+    const client = await sandbox.connectAs(login(who));
     try {
+      if (who !== "alice") expect((await client.query<{ path: string }>("select current_setting('search_path') as path")).rows[0]!.path).toBe("pg_catalog");
       // Table and view (global_project table/view materializations; postgres__get_rename_table_sql): build aside, swap, drop.
-      for (const [kind, as] of [["table", "create table alice_sales.built__dbt_tmp as (select id, note from prod_sales.sample)"],
-                                ["view", "create view alice_sales.built_v__dbt_tmp as (select id from prod_sales.sample)"]] as const) {
-        const name = kind === "table" ? "built" : "built_v";
+      for (const [kind, name, as] of [["table", "built", "select id, note from prod_sales.sample"], ["view", "built_v", "select id from prod_sales.sample"]] as const) {
         for (let run = 0; run < 2; run++) {
-          await alice.query(as);
-          if (run > 0) await alice.query(`alter table alice_sales.${name} rename to ${name}__dbt_backup`);
-          await alice.query(`alter table alice_sales.${name}__dbt_tmp rename to ${name}`);
-          if (run > 0) await alice.query(`drop ${kind} if exists alice_sales.${name}__dbt_backup cascade`);
+          await client.query(`create ${kind} ${schema}.${name}__dbt_tmp as (${as})`);
+          if (run > 0) await client.query(`alter table ${schema}.${name} rename to ${name}__dbt_backup`);
+          await client.query(`alter table ${schema}.${name}__dbt_tmp rename to ${name}`);
+          if (run > 0) await client.query(`drop ${kind} if exists ${schema}.${name}__dbt_backup cascade`);
         }
       }
-      // Incremental (postgres__make_temp_relation: a temporary table, which needs TEMPORARY on the database) and a snapshot's merge.
-      await alice.query("create temporary table \"built__dbt_tmp120000\" as (select id, note from prod_sales.sample)");
-      await alice.query("insert into alice_sales.built (id, note) (select id, note from \"built__dbt_tmp120000\")");
-      await alice.query("create table alice_sales.snap as (select id, note, now() as dbt_valid_from, null::timestamptz as dbt_valid_to, md5(id::text) as dbt_scd_id from prod_sales.sample)");
-      await alice.query("create temporary table \"snap__dbt_tmp\" as (select *, 'insert'::text as dbt_change_type from alice_sales.snap)");
-      await alice.query("update alice_sales.snap set dbt_valid_to = s.dbt_valid_to from \"snap__dbt_tmp\" as s where s.dbt_scd_id::text = alice_sales.snap.dbt_scd_id::text and s.dbt_change_type::text in ('update'::text, 'delete'::text)");
+      // Incremental: postgres__make_temp_relation gives an unqualified temporary table (TEMPORARY on the database; found
+      // through pg_temp, which PostgreSQL searches first when search_path does not list it).
+      await client.query(`create temporary table "built__dbt_tmp120000" as (select id, note from prod_sales.sample)`);
+      await client.query(`insert into ${schema}.built (id, note) (select id, note from "built__dbt_tmp120000")`);
+      // Snapshot (postgres__snapshot_merge_sql): a temporary staging table, then update and insert.
+      await client.query(`create table ${schema}.snap as (select id, note, now() as dbt_valid_from, null::timestamptz as dbt_valid_to, md5(id::text) as dbt_scd_id from prod_sales.sample)`);
+      await client.query(`create temporary table "snap__dbt_tmp" as (select *, 'insert'::text as dbt_change_type from ${schema}.snap)`);
+      await client.query(`update ${schema}.snap set dbt_valid_to = s.dbt_valid_to from "snap__dbt_tmp" as s where s.dbt_scd_id::text = ${schema}.snap.dbt_scd_id::text and s.dbt_change_type::text in ('update'::text, 'delete'::text)`);
+      await client.query(`insert into ${schema}.snap (id, note, dbt_valid_from, dbt_valid_to, dbt_scd_id) select s.id, s.note, s.dbt_valid_from, s.dbt_valid_to, s.dbt_scd_id from "snap__dbt_tmp" as s where s.dbt_change_type::text = 'insert'::text`);
       // Seed (global_project seed materialization): create the table, insert the rows.
-      await alice.query("create table alice_sales.countries (code text, name text)");
-      await alice.query("insert into alice_sales.countries (code, name) values ($1, $2)", ["fr", "France"]);
-      expect((await alice.query("select (select count(*) from alice_sales.built)::int as built, (select count(*) from alice_sales.countries)::int as seeds")).rows[0]).toEqual({ built: 2, seeds: 1 });
+      await client.query(`create table ${schema}.countries (code text, name text)`);
+      await client.query(`insert into ${schema}.countries (code, name) values ($1, $2)`, ["fr", "France"]);
+      expect((await client.query(`select (select count(*) from ${schema}.built)::int as built, (select count(*) from ${schema}.snap)::int as snap, (select count(*) from ${schema}.countries)::int as seeds`)).rows[0])
+        .toEqual({ built: 2, snap: 2, seeds: 1 });
     } finally {
-      await alice.end();
+      await client.query(`drop table if exists ${schema}.built, ${schema}.snap, ${schema}.countries; drop view if exists ${schema}.built_v`).catch(() => undefined);
+      await client.end();
     }
   });
 
