@@ -44,6 +44,19 @@ describe("the package's roster", () => {
     expect(`${procedure.inputs.database}.${procedure.inputs.schema}.${procedure.inputs.name}`).toBe(roster.snowflake_ci_procedure);
   });
 
+  it("follows adapter.dispatch: every macro the package dispatches has a default__, and postgres__ and snowflake__ where it issues SQL", () => {
+    const sources = ["create_schema.sql", "generate_schema_name.sql"].map((f) => readFileSync(path.join(REPO_ROOT, "dbt/macros", f), "utf8")).join("\n");
+    const defined = new Set([...sources.matchAll(/{% macro (\w+)\(/g)].map((m) => m[1]!));
+    const dispatched = [...sources.matchAll(/adapter\.dispatch\('(\w+)', '(\w+)'\)/g)].map((m) => [m[1]!, m[2]!]);
+    expect(dispatched).toEqual([["create_ci_schema", "warehouse_access"]]);
+    for (const name of ["create_ci_schema"]) for (const prefix of ["default", "postgres", "snowflake"]) expect(defined, `${prefix}__${name}`).toContain(`${prefix}__${name}`);
+    // dbt's own dispatched macros (namespace dbt) that the package implements; a project routes them through its dispatch config.
+    expect([...defined].filter((m) => /^(default|postgres|snowflake)__(create_schema|generate_schema_name)$/.test(m)).sort())
+      .toEqual(["default__generate_schema_name", "postgres__create_schema", "snowflake__create_schema"]);
+    // Nothing here shadows dbt's dispatchers themselves, which would bypass a project's own overrides.
+    expect(defined.has("create_schema") || defined.has("generate_schema_name")).toBe(false);
+  });
+
   it("accepts a run id into SQL only by the pattern ci-schema and ci.create_schema use", () => {
     expect(macros).toContain(`modules.re.match('${CI_RUN.source}', run)`);
   });

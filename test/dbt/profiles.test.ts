@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { runEnvironment, shellExports } from "../../infra/dbt/environment";
 import { profilesDocument, profilesYaml, SECRET_VARIABLES, threadsFor, warehouseLocation } from "../../infra/dbt/profiles";
+import { PACKAGE_DIRECTORY } from "../../infra/dbt/package";
 import { targetFor, targets } from "../../infra/dbt/targets";
 import { runCommand } from "../support/commands";
 import { REPO_ROOT, shippedBoundary, shippedSettings } from "../support/shipped";
@@ -111,6 +112,17 @@ describe("the README's dbt section", () => {
     expect(block("$ npm run --silent dbt-profiles -- --platform postgres --developer alice\n")).toBe(alice);
     const ci = runEnvironment(targetFor(boundary, "svc_ci")!, { platform: "postgres", run: "1234", domain: "sales" });
     expect(block("$ npm run --silent env -- --as svc_ci --run 1234 --domain sales\n")).toBe(shellExports(ci));
+  });
+
+  it("installs the package from its subdirectory and routes dbt's dispatch through the package's own name", () => {
+    const packages = parseYaml(block("# packages.yml\n")) as { packages: { subdirectory: string }[] };
+    expect(packages.packages[0]!.subdirectory).toBe(PACKAGE_DIRECTORY);
+    const project = parseYaml(block("# dbt_project.yml: route dbt's dispatched macros through the package (your own project first, so you can override)\n")) as {
+      profile: string; dispatch: { macro_namespace: string; search_order: string[] }[];
+    };
+    const name = (parseYaml(readFileSync(path.join(REPO_ROOT, PACKAGE_DIRECTORY, "dbt_project.yml"), "utf8")) as { name: string }).name;
+    expect(project.dispatch).toEqual([{ macro_namespace: "dbt", search_order: ["my_project", name, "dbt"] }]);
+    expect(project.profile).toBe("warehouse_access");
   });
 
   it("has a CI workflow that parses and runs only commands this project has, with options they take", () => {
