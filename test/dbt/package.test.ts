@@ -8,6 +8,7 @@ import { packageRoster, ROSTER_MACRO_FILE, rosterMacro, selectorsYaml } from "..
 import { threadsFor } from "../../infra/dbt/profiles";
 import { declareResources } from "../../infra/platforms/declare";
 import { Sandbox, type SandboxLogin } from "../../infra/sandbox/setup";
+import { runCommand } from "../support/commands";
 import { REPO_ROOT, shippedBoundary, shippedSettings } from "../support/shipped";
 import { sandboxSettings, shippedProvider } from "../sandbox/support";
 
@@ -130,7 +131,7 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
 
   it.each([
     ["alice", "alice_sales", "her own schema"],
-    ["svc_ci", "ci_dbt8_sales", "a CI schema, with the service logins' search_path of pg_catalog only"],
+    ["svc_ci", "ci_dbt8_sales", "a CI schema the package made, with the service logins' search_path of pg_catalog only, which cleanup-ci --run then drops with all of it"],
     ["svc_prod", "prod_sales", "prod, as prod_writer, with the same search_path"],
   ])("%s runs what dbt-postgres runs for a table, a view, an incremental model, a seed and a snapshot in %s (%s)", async (who, schema) => {
     if (who === "svc_ci") {
@@ -165,8 +166,17 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
       expect((await client.query(`select (select count(*) from ${schema}.built)::int as built, (select count(*) from ${schema}.snap)::int as snap, (select count(*) from ${schema}.countries)::int as seeds`)).rows[0])
         .toEqual({ built: 2, snap: 2, seeds: 1 });
     } finally {
-      await client.query(`drop table if exists ${schema}.built, ${schema}.snap, ${schema}.countries; drop view if exists ${schema}.built_v`).catch(() => undefined);
+      if (who !== "svc_ci") await client.query(`drop table if exists ${schema}.built, ${schema}.snap, ${schema}.countries; drop view if exists ${schema}.built_v`).catch(() => undefined);
       await client.end();
+    }
+    if (who === "svc_ci") {
+      // The CI job's last step: what dbt built (views, TOAST-backed text columns) goes with the schema.
+      const ci = login("svc_ci");
+      const dropped = await runCommand("cleanup-ci", ["--live", sandbox.server.url(settings.database, { user: ci.login, password: ci.password }), "--run", "dbt8"]);
+      expect([dropped.status, dropped.stderr]).toEqual([0, ""]);
+      const admin = await sandbox.server.client(settings.database);
+      expect((await admin.query("select 1 from pg_namespace where nspname = $1", [schema])).rowCount, `${schema} dropped`).toBe(0);
+      await admin.end();
     }
   });
 
