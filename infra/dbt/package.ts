@@ -54,7 +54,8 @@ ${body.join(",\n")}
 
 /**
  * selectors.yml: `dbt build --selector alice` builds the nodes of alice's domains (config.schema) and their tests, and
- * `--selector ci` the domains CI reads (dbt's YAML selector syntax: docs.getdbt.com, "YAML Selectors").
+ * `--selector ci` the domains CI reads. dbt's YAML selectors: `method: config.schema` is the config method with argument
+ * schema (dbt-core graph/selector_spec.py, parse_method).
  */
 export function selectorsYaml(boundary: Boundary, source: string): string {
   const union = (domains: string[]) => ({ union: domains.map((domain) => ({ method: "config.schema", value: domain })) });
