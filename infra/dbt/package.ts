@@ -17,7 +17,7 @@ export interface PackageRoster {
   domains: string[];
   /** developer (their target.schema) → the domains they have a schema for. */
   developers: Record<string, string[]>;
-  /** The domains the CI account reads, so builds: a restricted domain only when CI is among its readers. */
+  /** The domains CI's role reads, so builds: a restricted domain only when CI is among its readers. */
   ci_domains: string[];
   postgres_ci_function: string;
   snowflake_ci_procedure?: string;

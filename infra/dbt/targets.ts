@@ -57,7 +57,7 @@ export function targets(boundary: Boundary): Target[] {
 }
 
 /** The domains whose prod schema `holder` (a principal or a role) reads: a model reads its domain's prod data. */
-export function readDomains(boundary: Boundary, holder: string): string[] {
+function readDomains(boundary: Boundary, holder: string): string[] {
   const read = new Set(accessOf(boundary, holder).map((path) => path.schema));
   return boundary.schemas.filter((s) => s.kind === "prod" && read.has(s.name)).map((s) => s.domain);
 }
