@@ -98,6 +98,7 @@ export const RULES = {
   D1: { id: "D1", says: "only prod_writer writes to prod_ schemas" },
   D2: { id: "D2", says: "prod_writer is held only by prod service accounts" },
   D3: { id: "D3", says: "PUBLIC holds nothing on prod_ schemas" },
+  D5: { id: "D5", says: "no path lets a non-reader read a restricted domain's prod schema or any developer or CI copy of it" },
   D6: { id: "D6", says: "prod schemas are protected from deletion" },
   D7managed: { id: "D7", says: "Snowflake prod schemas are managed access" },
   D7keys: { id: "D7", says: "service users log in by key pair only" },

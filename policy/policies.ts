@@ -13,6 +13,7 @@ import {
   snowflakeUnmanagedProdSchema, snowflakeUnprotectedProdSchema,
 } from "./snowflake";
 import { prodWriterMemberships, prodWritersReadBack, serviceUsersKeyPairOnly } from "./stack";
+import { restrictedCopiesStayWithReaders } from "./copies";
 
 type Check = (r: Resource) => string[];
 
@@ -89,6 +90,12 @@ export const prodWritersReadBackFromStack = stackPolicy(
   prodWritersReadBack,
 );
 
+export const restrictedCopiesStayWithReadersPolicy = stackPolicy(
+  "restricted-copies-stay-with-readers",
+  "D5: a restricted domain's developer copies (<dev>_<domain>) are owned by the provisioner, granted to their developer's role alone, and managed access on Snowflake, so nobody can share one.",
+  restrictedCopiesStayWithReaders,
+);
+
 export const serviceUsersKeyPairOnlyPolicy = stackPolicy(
   "service-users-key-pair-only",
   "D7: every Snowflake service user has an authentication policy that allows key-pair authentication only.",
@@ -107,6 +114,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
 export const stackPolicies: StackValidationPolicy[] = [
   prodWriterHeldOnlyByProdServiceAccounts,
   prodWritersReadBackFromStack,
+  restrictedCopiesStayWithReadersPolicy,
   serviceUsersKeyPairOnlyPolicy,
 ];
 

@@ -34,7 +34,7 @@ export interface MachineryHealth {
   ciFunctionOwner: string | null;
   /** Roles the stack manages that the provisioner cannot grant, alter or drop (16+: no ADMIN on them; before: superusers). */
   rolesWithoutAdmin: string[];
-  /** Developer schemas that exist with another owner than their developer's role. */
+  /** Developer schemas that exist with another owner than their developer's role (a restricted copy: the provisioner). */
   misownedDeveloperSchemas: { schema: string; owner: string; expected: string }[];
   /** PUBLIC may CREATE in schema `public` (PostgreSQL 14's default, kept where the provisioner does not own `public`). */
   publicCreatesInPublic: boolean;
@@ -170,10 +170,13 @@ SELECT json_build_object(
                             FROM pg_roles r CROSS JOIN provisioner p CROSS JOIN settings st
                            WHERE r.rolname = ANY ($7::text[]) AND NOT pg_has_role(p.oid, r.oid, 'MEMBER WITH ADMIN OPTION')
                              AND NOT (st.version_num < 160000 AND p.rolcreaterole AND NOT r.rolsuper)),
-    'misownedDeveloperSchemas', (SELECT coalesce(json_agg(json_build_object('schema', d.schema, 'owner', pg_get_userbyid(n.nspowner)::text, 'expected', d.owner)
+    -- A null owner is the provisioner's (a restricted copy, which nobody else may own: its owner could share it).
+    'misownedDeveloperSchemas', (SELECT coalesce(json_agg(json_build_object('schema', d.schema, 'owner', pg_get_userbyid(n.nspowner)::text, 'expected', d.expected)
                                                   ORDER BY d.schema COLLATE "C"), '[]')
-                                   FROM unnest($8::text[], $9::text[]) AS d(schema, owner) JOIN pg_namespace n ON n.nspname = d.schema
-                                  WHERE pg_get_userbyid(n.nspowner) <> d.owner),
+                                   FROM (SELECT u.schema, coalesce(u.owner, $4, session_user::text) AS expected
+                                           FROM unnest($8::text[], $9::text[]) AS u(schema, owner)) d
+                                   JOIN pg_namespace n ON n.nspname = d.schema
+                                  WHERE pg_get_userbyid(n.nspowner) <> d.expected),
     -- Schema public is on every default search_path: a look-alike there runs as whoever calls it unqualified.
     'publicCreatesInPublic', EXISTS (SELECT 1 FROM pg_namespace n CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
                                       WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE'),
@@ -197,8 +200,8 @@ export interface ReadCatalogOptions {
   ciFunction: string;
   /** Every role and login the stack declares. */
   managedRoles?: readonly string[];
-  /** Every developer schema the stack declares, with its owning role. */
-  developerSchemas?: readonly { schema: string; owner: string }[];
+  /** Every developer schema the stack declares, with its owning role (null: the provisioner's, a restricted copy). */
+  developerSchemas?: readonly { schema: string; owner: string | null }[];
 }
 
 /** Reads every read path to restricted data and the machinery's health, in one statement. */

@@ -161,11 +161,11 @@ export function machineryChecks(health: MachineryHealth, provisioner: string): M
         : `${provisioner} cannot grant, alter or drop ${health.rolesWithoutAdmin.join(", ")}: on PostgreSQL 16+ that takes ADMIN on the role, which only its creator gets; pulumi up fails on them. Have an admin run GRANT <role> TO ${provisioner} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE for each`,
     },
     {
-      check: "developer schemas belong to their developer's role",
+      check: "developer schemas belong to their developer's role, restricted copies to the provisioner",
       ok: health.misownedDeveloperSchemas.length === 0,
       detail: health.misownedDeveloperSchemas.length === 0
-        ? "each is owned by dev_<developer>"
-        : `${health.misownedDeveloperSchemas.map((d) => `${d.schema} is owned by ${d.owner}, not ${d.expected}`).join("; ")}: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ${health.misownedDeveloperSchemas.map((d) => `ALTER SCHEMA ${d.schema} OWNER TO ${d.expected}`).join("; ")}`,
+        ? `each is owned by dev_<developer>, a copy of a restricted domain by ${provisioner} (so nobody can share it)`
+        : `${health.misownedDeveloperSchemas.map((d) => `${d.schema} is owned by ${d.owner}, not ${d.expected}${d.expected === provisioner ? " (a restricted copy: its owner can grant USAGE on it to anyone)" : ""}`).join("; ")}: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ${health.misownedDeveloperSchemas.map((d) => `ALTER SCHEMA ${d.schema} OWNER TO ${d.expected}`).join("; ")}`,
     },
     {
       check: "PUBLIC cannot create in schema public",

@@ -205,7 +205,7 @@ export async function auditLive(client: pg.Client, boundary: Boundary, options: 
     ciBuilder: boundary.ciSchemas.creator,
     ciFunction: CI_FUNCTION_SIGNATURE,
     managedRoles: [...boundary.roles.map((r) => r.name), ...boundary.principals.map((p) => p.logins.postgres)],
-    developerSchemas: boundary.schemas.filter((s) => s.kind === "developer" && s.owner !== null).map((s) => ({ schema: s.name, owner: s.owner! })),
+    developerSchemas: boundary.schemas.filter((s) => s.kind === "developer").map((s) => ({ schema: s.name, owner: s.owner })),
   });
   return classifyCatalog(catalog, reads, boundary, options);
 }

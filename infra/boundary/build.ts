@@ -34,23 +34,31 @@ export function buildBoundary(roster: Roster): Boundary {
     ...roster.developers.map((d): Role => ({ name: developerRoleName(d.name), kind: "developer", of: d.name })),
   ];
 
+  const restrictedDomains = new Set(restricted.map((d) => d.name));
+  // A copy of a restricted domain belongs to the provisioner and its developer's role only creates in it: an owner could
+  // grant USAGE on it to anyone (D5), a role that merely creates cannot.
+  const developerSchemas = roster.developers.flatMap((dev) =>
+    distinct(dev.domains).map((domain): Schema => ({
+      name: developerSchemaName(dev.name, domain), kind: "developer", domain, developer: dev.name,
+      owner: restrictedDomains.has(domain) ? null : developerRoleName(dev.name), restricted: restrictedDomains.has(domain),
+    })),
+  );
   const schemas: Schema[] = [
     ...roster.domains.map((d): Schema => ({
       name: prodSchemaName(d.name), kind: "prod", domain: d.name, owner: null, restricted: d.restricted,
       ...(d.restricted ? { readers: distinct(d.readers) } : {}),
     })),
-    ...roster.developers.flatMap((dev) =>
-      distinct(dev.domains).map((domain): Schema => ({
-        name: developerSchemaName(dev.name, domain), kind: "developer", domain, developer: dev.name,
-        owner: developerRoleName(dev.name), restricted: false,
-      })),
-    ),
+    ...developerSchemas,
   ];
 
-  const grants: SchemaGrant[] = roster.domains.flatMap((d) => [
-    { role: PROD_WRITER, schema: prodSchemaName(d.name), access: "write" as const },
-    { role: d.restricted ? restrictedReaderRoleName(d.name) : PROD_READER, schema: prodSchemaName(d.name), access: "read" as const },
-  ]);
+  const grants: SchemaGrant[] = [
+    ...roster.domains.flatMap((d) => [
+      { role: PROD_WRITER, schema: prodSchemaName(d.name), access: "write" as const },
+      { role: d.restricted ? restrictedReaderRoleName(d.name) : PROD_READER, schema: prodSchemaName(d.name), access: "read" as const },
+    ]),
+    ...developerSchemas.filter((s) => s.owner === null)
+      .map((s) => ({ role: developerRoleName(s.developer!), schema: s.name, access: "write" as const })),
+  ];
 
   const memberships: Membership[] = [
     ...roster.developers.flatMap((d) => [

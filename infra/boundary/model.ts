@@ -31,6 +31,7 @@ export interface Schema {
   /** The owning role; null means the provisioning identity that runs `pulumi up` (an admin path). */
   owner: RoleName | null;
   developer?: string;
+  /** A restricted domain's prod schema, or a developer's copy of one (owned by the provisioner, so nobody can share it). */
   restricted: boolean;
   /** For a restricted prod schema: the developers the roster lists as its readers, sorted. D5 checks every
    *  read path against this list, so the boundary carries the roster's intent and not only its grants. */

@@ -19,8 +19,8 @@ export const RULES: Record<Rule, string> = {
   D1: "only prod_writer writes to prod schemas",
   D2: "prod_writer is held only by purpose: prod service accounts",
   D3: "PUBLIC holds nothing on prod schemas",
-  D4: "a developer role owns exactly its developer's schemas and writes nowhere else",
-  D5: "a restricted prod schema is readable only by its listed readers and the writer",
+  D4: "a developer role writes exactly its developer's schemas (owning them, or creating in a restricted copy) and nowhere else",
+  D5: "no path lets a non-reader read a restricted domain's prod schema or any developer or CI copy of it",
 };
 
 /** How an access path gets there, for a message: "directly", "through a → b", "through PUBLIC → a". */
@@ -79,9 +79,16 @@ export function checkBoundary(boundary: Boundary): Violation[] {
     const schema = schemaByName.get(name);
     return schema?.kind === "developer" ? schema : undefined;
   };
+  const writeGrant = new Set(boundary.grants.filter((g) => g.access === "write").map((g) => `${g.role}\u0000${g.schema}`));
   for (const schema of boundary.schemas) {
     if (schema.kind !== "developer") continue;
     const expected = schema.developer === undefined ? undefined : developerRole.get(schema.developer);
+    // A restricted copy is the provisioner's (D5 says why); its developer's role creates in it by a write grant instead.
+    if (schema.restricted && schema.owner === null) {
+      if (expected === undefined || !writeGrant.has(`${expected}\u0000${schema.name}`))
+        flag("D4", schema.name, `developer schema ${schema.name} is a restricted copy owned by the provisioner, but ${expected ?? `the role of ${schema.developer ?? "its developer"}`} has no write on it. Grant its developer's role write (USAGE and CREATE)`);
+      continue;
+    }
     if (schema.owner !== expected || expected === undefined)
       flag("D4", schema.name, `developer schema ${schema.name} is owned by ${schema.owner ?? "the provisioner"}, not by ${expected ?? `the role of ${schema.developer ?? "its developer"}`}. Make the developer's role its owner`);
   }
@@ -109,8 +116,17 @@ export function checkBoundary(boundary: Boundary): Violation[] {
     flag("D4", target.name, `${who.name} can write ${target.name}, which belongs to ${target.developer ?? "another developer"}, ${how(path)}. Remove it: developers write only to their own schemas`);
   }
 
-  // D5: whoever can read a restricted prod schema, by any path, is one of its listed readers or a prod account.
+  // D5: whoever can read a restricted prod schema or a developer's copy of it, by any path, is one of the domain's
+  // listed readers or a prod account; and no role owns a copy, since an owner can grant USAGE on it to anyone.
   const restricted = boundary.schemas.filter((s) => isProd(s.name) && s.restricted);
+  const readersOf = new Map(restricted.map((s) => [s.domain, s.readers ?? []]));
+  const copies = boundary.schemas.filter((s) => s.kind === "developer" && readersOf.has(s.domain));
+  for (const copy of copies) {
+    if (copy.owner !== null)
+      flag("D5", copy.name, `${copy.owner} owns ${copy.name}, a developer copy of restricted domain ${copy.domain}; an owner can grant USAGE on it, and SELECT on what it holds, to anyone. Leave it to the provisioner and grant the developer's role write (USAGE and CREATE)`);
+    if (!copy.restricted)
+      flag("D5", copy.name, `${copy.name} holds a copy of restricted domain ${copy.domain} but is not marked restricted. Mark it restricted`);
+  }
   if (restricted.length > 0) {
     const pathsOn = new Map<string, AccessPath[]>();
     for (const path of access.paths()) {
@@ -118,13 +134,14 @@ export function checkBoundary(boundary: Boundary): Violation[] {
       if (on) on.push(path);
       else pathsOn.set(path.schema, [path]);
     }
-    for (const schema of restricted) {
-      const listed = new Set(schema.readers ?? []);
+    for (const schema of [...restricted, ...copies]) {
+      const listed = new Set(readersOf.get(schema.domain) ?? []);
       const readers = listed.size > 0 ? [...listed].join(", ") : "none";
+      const what = schema.kind === "prod" ? `restricted prod schema ${schema.name}` : `${schema.name}, a developer copy of restricted domain ${schema.domain},`;
       for (const path of pathsOn.get(schema.name) ?? []) {
         if (isProdAccount(path.principal)) continue;
         if (principal.get(path.principal)?.kind === "developer" && listed.has(path.principal)) continue;
-        flag("D5", schema.name, `${path.principal} can read restricted prod schema ${schema.name} ${how(path)} but is not one of its readers (${readers}). Remove that access or add ${path.principal} to the domain's readers`);
+        flag("D5", schema.name, `${path.principal} can read ${what} ${how(path)} but is not one of its readers (${readers}). Remove that access or add ${path.principal} to the domain's readers`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { count } from "../report/columns";
 import { renderDenyRules } from "../report/deny-rules";
-import { developerRoleName, PROD_READER, PROD_WRITER } from "../roster/naming";
+import { developerRoleName, PROD_READER, PROD_WRITER, snowflakeName } from "../roster/naming";
 import type { Platform } from "../stack";
 import type { AccessChange, DiffReport, DiffSummary, PrincipalChange, SchemaChange, SettingChange } from "./model";
 
@@ -90,11 +90,18 @@ function retained(report: DiffReport, schemas: readonly SchemaChange[]): string 
   const first = schemas[0]!;
   const role = developerRoleName(first.developer ?? "");
   const provisioner = `the provisioner role${report.snowflakeAdminRole ? ` (${report.snowflakeAdminRole})` : ""}`;
+  // A restricted copy is the provisioner's already; its developer's role keeps its privileges on it until it is dropped.
+  const copies = schemas.filter((s) => s.owner === null).length;
+  const all = copies === schemas.length;
   const how: Record<Platform, string> = {
     postgres: first.developerRemoved
       ? `on PostgreSQL ownership moves to the provisioner${report.postgresProvisioner ? ` (${report.postgresProvisioner})` : ""} when ${role} is dropped (REASSIGN OWNED)`
-      : `on PostgreSQL ${schemas.length === 1 ? "it stays" : "they stay"} owned by ${role}, no longer managed by Pulumi`,
-    snowflake: `on Snowflake ${schemas.length === 1 ? "it is" : "each is"} handed back to ${provisioner}`,
+      : all
+        ? `on PostgreSQL ${schemas.length === 1 ? "it stays" : "they stay"} the provisioner's, ${role} keeping USAGE and CREATE, no longer managed by Pulumi`
+        : `on PostgreSQL ${schemas.length === 1 ? "it stays" : "they stay"} owned by ${role}${copies > 0 ? " (a restricted copy: by the provisioner, with USAGE and CREATE for the role)" : ""}, no longer managed by Pulumi`,
+    snowflake: all
+      ? `on Snowflake ${schemas.length === 1 ? "it stays" : "they stay"} with ${provisioner}, ${snowflakeName(role)} keeping its privileges`
+      : `on Snowflake ${schemas.length === 1 ? "it is" : "each is"} handed back to ${provisioner}${copies > 0 ? " (a restricted copy never left it)" : ""}`,
   };
   return `retained, never dropped: ${report.platforms.map((p) => how[p]).join("; ")}`;
 }

@@ -370,7 +370,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
     expect(clean.reads.publicGrants).toEqual([]);
     expect(clean.reads.machinery.map((c) => [c.check, c.ok])).toEqual([
       ["the provisioner can grant itself ci_builder", true], ["ci.create_schema belongs to the provisioner", true],
-      ["the provisioner can manage every declared role", true], ["developer schemas belong to their developer's role", true],
+      ["the provisioner can manage every declared role", true], ["developer schemas belong to their developer's role, restricted copies to the provisioner", true],
       ["PUBLIC cannot create in schema public", true], ["every user mapping can be followed", true],
     ]);
     expect(clean.lookalikeSchemas).toEqual([]);
@@ -443,15 +443,16 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
   it("sees the dbt-style copy: a reader copies restricted rows into her schema and grants them to a non-reader", async () => {
     try {
       await asLogin(w, "carol", ["CREATE TABLE carol_finance.invoices AS SELECT * FROM prod_finance.sample", "GRANT SELECT ON carol_finance.invoices TO bob"]);
-      // dbt's post-hook; refused where the copy's schema is protected.
-      const shared = await asLogin(w, "carol", ["GRANT USAGE ON SCHEMA carol_finance TO bob"]).then(() => true, () => false);
+      // dbt's post-hook: accepted, but it grants nothing ("no privileges were granted"), since the provisioner owns the
+      // copy and carol holds USAGE without grant option.
+      await asLogin(w, "carol", ["GRANT USAGE ON SCHEMA carol_finance TO bob"]);
+      const usage = await w.admin.query<{ ok: boolean }>("SELECT has_schema_privilege('bob', 'carol_finance', 'USAGE') AS ok");
+      expect(usage.rows[0]!.ok).toBe(false);
       const found = await audit();
       const bob = reads(found).find((r) => r.schema === "carol_finance" && r.principal === "bob" && r.power === "SELECT");
-      expect(bob).toMatchObject({ status: "drift", objects: ["invoices"], chain: ["bob"] });
-      const read = await asLogin(w, "bob", ["SELECT * FROM carol_finance.invoices"]).then(() => true, () => false);
-      // What the audit calls latent is exactly what bob cannot read yet.
-      expect(bob!.latent === undefined).toBe(read);
-      expect(read).toBe(shared);
+      expect(bob).toMatchObject({ status: "drift", objects: ["invoices"], chain: ["bob"], latent: "latent: no USAGE on carol_finance" });
+      // What the audit calls latent is exactly what bob cannot read.
+      await expect(asLogin(w, "bob", ["SELECT * FROM carol_finance.invoices"])).rejects.toThrow("permission denied for schema carol_finance");
     } finally {
       await w.admin.query("DROP TABLE IF EXISTS carol_finance.invoices; REVOKE USAGE ON SCHEMA carol_finance FROM bob");
     }
@@ -501,7 +502,7 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
 
   it("reports what pulumi up cannot repair on 16+: roles the provisioner did not create, a developer schema given to someone else", async () => {
     const manage = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "the provisioner can manage every declared role")!;
-    const owners = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role")!;
+    const owners = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role, restricted copies to the provisioner")!;
     try {
       // A CREATEROLE login that created none of the roles, as after a change of postgresql:username.
       await w.admin.query("CREATE ROLE deployer LOGIN CREATEROLE; ALTER SCHEMA alice_sales OWNER TO dev_bob");
@@ -515,11 +516,26 @@ describe.each([15, 18] as const)("on PostgreSQL %i", (major) => {
         expect(manage(found)).toMatchObject({ ok: true });
       }
       expect(owners(found)).toMatchObject({ ok: false });
-      expect(owners(found).detail).toBe("alice_sales is owned by dev_bob, not dev_alice: pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ALTER SCHEMA alice_sales OWNER TO dev_alice");
+      // The restricted copies belong to the provisioner, which deployer is not.
+      expect(owners(found).detail).toBe("alice_sales is owned by dev_bob, not dev_alice; carol_finance is owned by provisioner, not deployer (a restricted copy: its owner can grant USAGE on it to anyone); erin_finance is owned by provisioner, not deployer (a restricted copy: its owner can grant USAGE on it to anyone): pulumi up cannot give it back (the provider's ALTER SCHEMA … OWNER TO runs without its self-grant). Have the owner or an admin run ALTER SCHEMA alice_sales OWNER TO dev_alice; ALTER SCHEMA carol_finance OWNER TO deployer; ALTER SCHEMA erin_finance OWNER TO deployer");
       expect(found.drift).toBeGreaterThan(0);
     } finally {
       await w.admin.query("RESET ROLE; ALTER SCHEMA alice_sales OWNER TO dev_alice; DROP ROLE IF EXISTS deployer");
     }
+  });
+
+  it("reports a restricted copy handed to its developer's role, whose owner could share it", async () => {
+    const owners = (a: LiveAudit) => a.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role, restricted copies to the provisioner")!;
+    try {
+      await w.admin.query("ALTER SCHEMA carol_finance OWNER TO dev_carol");
+      const found = await audit();
+      expect(owners(found)).toMatchObject({ ok: false });
+      expect(owners(found).detail).toMatch(/^carol_finance is owned by dev_carol, not provisioner \(a restricted copy: its owner can grant USAGE on it to anyone\): .* ALTER SCHEMA carol_finance OWNER TO provisioner$/);
+      expect(found.drift).toBeGreaterThan(0);
+    } finally {
+      await w.admin.query("ALTER SCHEMA carol_finance OWNER TO provisioner");
+    }
+    expect(owners(await audit())).toMatchObject({ ok: true });
   });
 
   it("checks --provisioner against the catalog, and the machinery: a provisioner that cannot grant itself ci_builder breaks ci.create_schema", async () => {

@@ -74,21 +74,31 @@ describe("the shipped roster's boundary: what is declared", () => {
     expect(prod.filter((s) => !s.restricted).every((s) => s.readers === undefined)).toBe(true);
   });
 
-  it("gives each developer a schema per domain they work on, owned by their own role", () => {
+  it("gives each developer a schema per domain they work on, owned by their own role unless it copies a restricted domain", () => {
     expect(schemasOwnedBy("dev_alice")).toEqual(["alice_marketing", "alice_product", "alice_sales"]); // all she may read: no finance
     expect(schemasOwnedBy("dev_bob")).toEqual(["bob_marketing", "bob_sales"]); // listed
-    expect(schemasOwnedBy("dev_carol")).toEqual(["carol_finance", "carol_marketing", "carol_product", "carol_sales"]); // a finance reader
+    expect(schemasOwnedBy("dev_carol")).toEqual(["carol_marketing", "carol_product", "carol_sales"]); // carol_finance: below
     expect(schemasOwnedBy("dev_dave")).toEqual(["dave_product"]);
-    expect(schemasOwnedBy("dev_erin")).toEqual(["erin_finance", "erin_sales"]);
+    expect(schemasOwnedBy("dev_erin")).toEqual(["erin_sales"]);
     for (const schema of boundary.schemas.filter((s) => s.kind === "developer")) {
       expect(schema.name).toBe(`${schema.developer}_${schema.domain}`);
-      expect(schema.owner).toBe(`dev_${schema.developer}`);
+      expect(schema.owner).toBe(schema.domain === "finance" ? null : `dev_${schema.developer}`);
+      expect(schema.restricted).toBe(schema.domain === "finance");
     }
+  });
+
+  it("leaves the finance readers' copies to the provisioner, with write (USAGE and CREATE) for their developer's role only", () => {
+    const copies = boundary.schemas.filter((s) => s.kind === "developer" && s.restricted);
+    expect(copies.map((s) => [s.name, s.owner])).toEqual([["carol_finance", null], ["erin_finance", null]]);
+    expect(boundary.grants.filter((g) => g.schema === "carol_finance" || g.schema === "erin_finance")).toEqual([
+      { role: "dev_carol", schema: "carol_finance", access: "write" },
+      { role: "dev_erin", schema: "erin_finance", access: "write" },
+    ]);
   });
 
   it("grants write on every prod schema to prod_writer, and to no one else", () => {
     expect(grantsTo("prod_writer")).toEqual(PROD.map((s) => `write ${s}`));
-    expect(boundary.grants.filter((g) => g.access === "write").every((g) => g.role === "prod_writer")).toBe(true);
+    expect(boundary.grants.filter((g) => g.access === "write" && g.schema.startsWith("prod_")).every((g) => g.role === "prod_writer")).toBe(true);
   });
 
   it("grants read on the unrestricted prod schemas to prod_reader, and on prod_finance only to prod_finance_reader", () => {
@@ -97,10 +107,10 @@ describe("the shipped roster's boundary: what is declared", () => {
     expect(boundary.grants.filter((g) => g.schema === "prod_finance").map((g) => g.role).sort()).toEqual(["prod_finance_reader", "prod_writer"]);
   });
 
-  it("grants nothing to PUBLIC and nothing on developer schemas (their owners need no grant)", () => {
+  it("grants nothing to PUBLIC and nothing on developer schemas their developer owns", () => {
     expect(grantsTo("public")).toEqual([]);
     expect(membersOf("public")).toEqual([]);
-    expect(boundary.grants.filter((g) => !g.schema.startsWith("prod_"))).toEqual([]);
+    expect(boundary.grants.filter((g) => !g.schema.startsWith("prod_")).map((g) => g.schema)).toEqual(["carol_finance", "erin_finance"]);
   });
 
   it("puts each developer in their own role only, and every developer role in prod_reader", () => {
@@ -158,11 +168,12 @@ describe("the shipped roster's boundary: who can do what (effective access)", ()
         expect(pathOf(dev, schema)).toEqual([{ principal: dev, schema, access: "read", via: [`dev_${dev}`, "prod_reader"], source: "grant" }]);
   });
 
-  it("every developer writes exactly their own schemas, as owner through their role, and nothing else", () => {
+  it("every developer writes exactly their own schemas through their role (as owner, or by the write grant on a restricted copy), and nothing else", () => {
     for (const dev of DEVELOPERS) {
       const writes = paths.filter((p) => p.principal === dev && p.access === "write");
-      expect(writes.map((p) => p.schema)).toEqual(schemasOwnedBy(`dev_${dev}`));
-      expect(writes.every((p) => p.source === "owner" && p.via.join() === `dev_${dev}`)).toBe(true);
+      const own = boundary.schemas.filter((s) => s.developer === dev).map((s) => s.name);
+      expect(writes.map((p) => p.schema).sort()).toEqual(own);
+      for (const p of writes) expect([p.source, p.via.join()]).toEqual([p.schema.endsWith("_finance") ? "grant" : "owner", `dev_${dev}`]);
     }
   });
 

@@ -235,16 +235,45 @@ const cases: Record<Rule, Case[]> = {
         const finance = b.schemas.find((s) => s.name === "prod_finance")!;
         finance.readers = ["carol"];
       },
-      expected: [v("D5", "prod_finance", "erin can read restricted prod schema prod_finance through dev_erin → prod_finance_reader but is not one of its readers (carol)")],
+      expected: [
+        v("D5", "prod_finance", "erin can read restricted prod schema prod_finance through dev_erin → prod_finance_reader but is not one of its readers (carol)"),
+        v("D5", "erin_finance", "erin can read erin_finance, a developer copy of restricted domain finance, through dev_erin but is not one of its readers (carol)"),
+      ],
     },
     {
       mutation: "a restricted schema whose boundary lists no readers at all: even the reader role's members are outsiders",
       apply: (b) => {
         delete b.schemas.find((s) => s.name === "prod_finance")!.readers;
       },
-      expected: ["carol", "erin"].map((who) =>
+      expected: ["carol", "erin"].flatMap((who) => [
         v("D5", "prod_finance", `${who} can read restricted prod schema prod_finance through dev_${who} → prod_finance_reader but is not one of its readers (none)`),
+        v("D5", `${who}_finance`, `${who} can read ${who}_finance, a developer copy of restricted domain finance, through dev_${who} but is not one of its readers (none)`),
+      ]),
+    },
+    {
+      mutation: "carol's copy of finance is handed to her own role: as owner she could grant USAGE on it to anyone",
+      apply: all(own("carol_finance", "dev_carol"), (b) => void (b.grants = b.grants.filter((g) => g.schema !== "carol_finance"))),
+      expected: [v("D5", "carol_finance", "dev_carol owns carol_finance, a developer copy of restricted domain finance; an owner can grant USAGE on it, and SELECT on what it holds, to anyone. Leave it to the provisioner")],
+    },
+    {
+      mutation: "bob's role is granted read on carol's copy of finance",
+      apply: grant("dev_bob", "carol_finance", "read"),
+      expected: [v("D5", "carol_finance", "bob can read carol_finance, a developer copy of restricted domain finance, through dev_bob but is not one of its readers (carol, erin)")],
+    },
+    {
+      mutation: "PUBLIC is granted read on erin's copy of finance",
+      apply: grant("public", "erin_finance", "read"),
+      expected: ["alice", "bob", "dave", "svc_ci"].map((who) =>
+        v("D5", "erin_finance", `${who} can read erin_finance, a developer copy of restricted domain finance, through PUBLIC but is not one of its readers`),
       ),
+    },
+    {
+      mutation: "a copy of finance not marked restricted",
+      apply: (b) => void (b.schemas.find((s) => s.name === "carol_finance")!.restricted = false),
+      expected: [
+        v("D5", "carol_finance", "carol_finance holds a copy of restricted domain finance but is not marked restricted"),
+        v("D4", "carol_finance", "developer schema carol_finance is owned by the provisioner, not by dev_carol"),
+      ],
     },
   ],
 };

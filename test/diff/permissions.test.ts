@@ -101,7 +101,7 @@ describe("permissionDiff", () => {
     expect(text).toContain(
       "- ➖ Developer **carol** (carol@acme.example) leaves: role dev_carol and the logins are dropped. " +
         "Schemas carol_finance, carol_sales: retained, never dropped: on PostgreSQL ownership moves to the provisioner (provisioner) when dev_carol is dropped (REASSIGN OWNED); " +
-        "on Snowflake each is handed back to the provisioner role (SYSADMIN).\n",
+        "on Snowflake each is handed back to the provisioner role (SYSADMIN) (a restricted copy never left it).\n",
     );
     expect(text).toContain("1 developer removed · 2 developer schemas retained");
   });

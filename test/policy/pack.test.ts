@@ -68,7 +68,7 @@ describe("the pack's code", () => {
       expect(p.enforcementLevel).toBe("mandatory");
       expect(p.description).toMatch(/^D[1-7]: /);
     }
-    expect(new Set(policies.map((p) => p.description.slice(0, 2)))).toEqual(new Set(["D1", "D2", "D3", "D6", "D7"]));
+    expect(new Set(policies.map((p) => p.description.slice(0, 2)))).toEqual(new Set(["D1", "D2", "D3", "D5", "D6", "D7"]));
   });
 });
 

@@ -443,6 +443,47 @@ const schemasAndUsers: Case[] = [
   },
 ];
 
+const D5 = "restricted-copies-stay-with-readers";
+const CAROL_FINANCE = '"ANALYTICS"."CAROL_FINANCE"';
+
+const restrictedCopies: Case[] = [
+  {
+    title: "PostgreSQL: carol's copy of finance owned by her role (dbt's grants and a post-hook could share it)",
+    add: [{ type: PG.schema, name: "carol_finance_owned", props: { name: "carol_finance", database: "analytics", owner: "dev_carol" } }],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it makes dev_carol the owner of carol_finance, a developer copy of restricted domain finance; an owner can grant USAGE on it, and so what it holds, to anyone" }],
+  },
+  {
+    title: "PostgreSQL: USAGE on carol's copy of finance for bob's role",
+    add: [pgGrant("bob-carol-finance", { objectType: "schema", schema: "carol_finance", role: "dev_bob", privileges: ["USAGE"] })],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it grants USAGE in carol_finance, a developer copy of restricted domain finance, to dev_bob, which is not its developer's role" }],
+  },
+  {
+    title: "PostgreSQL: SELECT on future tables of erin's copy for PUBLIC",
+    add: [{ type: PG.defaultPrivileges, name: "public-erin-finance", props: { database: "analytics", schema: "erin_finance", owner: "erin", objectType: "table", role: "public", privileges: ["SELECT"] } }],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it grants SELECT in erin_finance, a developer copy of restricted domain finance, to public, which is not its developer's role" }],
+  },
+  {
+    title: "PostgreSQL: carol's role may grant USAGE on her copy onward",
+    add: [pgGrant("carol-grant-option", { objectType: "schema", schema: "carol_finance", role: "dev_carol", privileges: ["USAGE", "CREATE"], withGrantOption: true })],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it lets dev_carol grant USAGE, CREATE in carol_finance, a developer copy of restricted domain finance, onward" }],
+  },
+  {
+    title: "Snowflake: carol's copy of finance not managed access",
+    add: [{ type: SF.schema, name: "carol_finance_open", props: { name: "CAROL_FINANCE", database: "ANALYTICS" } }],
+    expect: [{ policy: D5, rule: RULES.D5, says: "CAROL_FINANCE, a developer copy of restricted domain finance, is not managed access, so the owner of each table or view in it could grant it to anyone" }],
+  },
+  {
+    title: "Snowflake: carol's copy of finance handed to DEV_CAROL",
+    add: [sfOwnership("carol_finance_owned", { accountRoleName: '"DEV_CAROL"', outboundPrivileges: "COPY", on: { objectType: "SCHEMA", objectName: CAROL_FINANCE } })],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it hands ownership in CAROL_FINANCE, a developer copy of restricted domain finance, to DEV_CAROL; an owner can grant it onward" }],
+  },
+  {
+    title: "Snowflake: SELECT on all tables of carol's copy for DEV_BOB",
+    add: [sfGrant("bob-carol-finance", { accountRoleName: '"DEV_BOB"', privileges: ["SELECT"], onSchemaObject: { all: { objectTypePlural: "TABLES", inSchema: CAROL_FINANCE } } })],
+    expect: [{ policy: D5, rule: RULES.D5, says: "it grants SELECT in CAROL_FINANCE, a developer copy of restricted domain finance, to DEV_BOB, which is not its developer's role" }],
+  },
+];
+
 /** The message for an expectation: resource, rule and what it does exactly; any fix, as long as there is one. */
 const matches = (c: Case, e: Expected) => (r: Report): boolean => {
   const on = e.on ?? c.add[0]!;
@@ -457,6 +498,7 @@ describe.each([
   ["prod_writer is held only by prod service accounts (D2)", writerHolders],
   ["PUBLIC holds nothing on prod schemas (D3)", publicGrants],
   ["prod schemas are protected and managed access, service users use key pairs (D6, D7)", schemasAndUsers],
+  ["a restricted domain's developer copies cannot be shared (D5)", restrictedCopies],
 ])("%s", (_, cases) => {
   it.each(cases.map((c) => [c.title, c] as const))("catches %s", async (_title, c) => {
     const reports = await reportsFor([...shipped, ...c.add]);
@@ -473,6 +515,8 @@ describe("what the pack lets through", () => {
     ["read on a prod schema for a developer role", pgGrant("alice-reads", { objectType: "schema", schema: "prod_sales", role: "dev_alice", privileges: ["USAGE"] })],
     ["write on a developer's own schema", pgGrant("alice-own", { objectType: "table", schema: "alice_sales", objects: [], role: "dev_alice", privileges: ["ALL"] })],
     ["a prod schema owned by prod_writer", { type: PG.schema, name: "prod_events", protect: true, props: { name: "prod_events", database: "analytics", owner: "prod_writer" } }],
+    ["a developer copy of a restricted domain owned by the provisioner (postgresql:username)", { type: PG.schema, name: "carol_finance_again", props: { name: "carol_finance", database: "analytics", owner: "provisioner" } }],
+    ["a developer's own schema owned by their role", { type: PG.schema, name: "bob_sales_again", props: { name: "bob_sales", database: "analytics", owner: "dev_bob" } }],
     ["a prod schema owned by the provisioner (postgresql:username)", { type: PG.schema, name: "prod_events", protect: true, props: { name: "prod_events", database: "analytics", owner: "provisioner" } }],
     ["Snowflake read on a prod schema", sfGrant("alice-select", { accountRoleName: '"DEV_ALICE"', privileges: ["SELECT"], onSchemaObject: { all: { objectTypePlural: "TABLES", inSchema: PROD_SALES } } })],
     ["Snowflake ownership of prod tables by PROD_WRITER", sfOwnership("tables-to-writer", { accountRoleName: '"PROD_WRITER"', on: { future: { objectTypePlural: "TABLES", inSchema: PROD_SALES } } })],

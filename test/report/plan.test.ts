@@ -87,7 +87,7 @@ describe("plan report for the shipped team.yaml", () => {
       prodSchemas: { all: 4, restricted: 1 },
       developerSchemas: 12,
       roles: 9,
-      grants: 8,
+      grants: 10,
       memberships: 15,
     });
   });

@@ -146,6 +146,91 @@ describe("the attack suite on the shipped roster", () => {
     expect(sample.rows[0]!.n).toBe("1");
   });
 
+  // dbt's `grants={'select': ['bob']}` on a model in carol_finance and a post-hook `grant usage on schema carol_finance
+  // to bob`, run by carol (a finance reader), then bob's read: every way carol can hand out her copy of restricted rows.
+  const COPY_SHARING = [
+    "CREATE TABLE carol_finance.invoices AS SELECT * FROM prod_finance.sample",
+    "CREATE VIEW carol_finance.invoices_view AS SELECT * FROM prod_finance.sample",
+    "ALTER DEFAULT PRIVILEGES IN SCHEMA carol_finance GRANT SELECT ON TABLES TO bob, dev_bob, PUBLIC",
+    "CREATE TABLE carol_finance.later AS SELECT * FROM prod_finance.sample",
+    ...["bob", "dev_bob", "PUBLIC"].flatMap((to) => [
+      `GRANT SELECT ON carol_finance.invoices, carol_finance.invoices_view TO ${to}${to === "PUBLIC" ? "" : " WITH GRANT OPTION"}`,
+      // Accepted with "WARNING: no privileges were granted": carol holds USAGE without grant option.
+      `GRANT USAGE ON SCHEMA carol_finance TO ${to}`,
+    ]),
+  ];
+  const BOB_READS = ["carol_finance.invoices", "carol_finance.invoices_view", "carol_finance.later"];
+  const bobRead = async (table: string): Promise<string> => {
+    const bob = await sandbox.sessionsFor(seeded)("bob");
+    try {
+      const rows = await bob.query<{ note: string }>(`SELECT note FROM ${table}`);
+      return `read ${rows.rows.map((r) => r.note).join(", ")}`;
+    } catch (error) {
+      return (error as Error).message;
+    } finally {
+      await bob.end();
+    }
+  };
+  const asCarol = async (statements: readonly string[]): Promise<void> => {
+    const carol = await sandbox.sessionsFor(seeded)("carol");
+    try {
+      for (const sql of statements) await carol.query(sql);
+    } finally {
+      await carol.end();
+    }
+  };
+  const undoSharing = ["DROP TABLE IF EXISTS carol_finance.invoices, carol_finance.later", "DROP VIEW IF EXISTS carol_finance.invoices_view",
+    "ALTER DEFAULT PRIVILEGES IN SCHEMA carol_finance REVOKE SELECT ON TABLES FROM bob, dev_bob, PUBLIC"];
+
+  it("keeps carol's copy of restricted rows from bob, whatever she grants: her schema is the provisioner's, and she has no USAGE to give", async () => {
+    const owner = await attacker.query<{ owner: string; acl: string }>("SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_namespace WHERE nspname = 'carol_finance'");
+    expect(owner.rows[0]).toEqual({ owner: "provisioner", acl: "{provisioner=UC/provisioner,dev_carol=UC/provisioner}" });
+    try {
+      await asCarol(COPY_SHARING);
+      // Carol's grants on her objects took (she owns them); the one on the schema did nothing.
+      const granted = await attacker.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.role_table_grants WHERE table_schema = 'carol_finance' AND grantee IN ('bob', 'dev_bob', 'PUBLIC') AND privilege_type = 'SELECT'");
+      expect(Number(granted.rows[0]!.n)).toBe(9);
+      for (const table of BOB_READS) expect(await bobRead(table)).toBe("permission denied for schema carol_finance");
+    } finally {
+      await asCarol(undoSharing);
+    }
+  });
+
+  it("would let bob read it if carol's role owned the schema, as it did before: the attack above is not vacuous", async () => {
+    try {
+      await attacker.query("ALTER SCHEMA carol_finance OWNER TO dev_carol");
+      await asCarol(COPY_SHARING);
+      for (const table of BOB_READS) expect(await bobRead(table)).toBe("read made by svc_prod");
+    } finally {
+      await asCarol(undoSharing);
+      await attacker.query("REVOKE ALL ON SCHEMA carol_finance FROM bob, dev_bob, PUBLIC; ALTER SCHEMA carol_finance OWNER TO provisioner; GRANT USAGE, CREATE ON SCHEMA carol_finance TO dev_carol");
+    }
+    const acl = await attacker.query<{ acl: string }>("SELECT nspacl::text AS acl FROM pg_namespace WHERE nspname = 'carol_finance'");
+    expect(acl.rows[0]!.acl).toBe("{provisioner=UC/provisioner,dev_carol=UC/provisioner}");
+  });
+
+  it("still lets carol work as dbt does in her copy: create, replace, rename, drop and re-create tables and views", async () => {
+    await asCarol([
+      "CREATE TABLE carol_finance.invoices__dbt_tmp AS SELECT * FROM prod_finance.sample",
+      "ALTER TABLE carol_finance.invoices__dbt_tmp RENAME TO invoices",
+      "CREATE VIEW carol_finance.open_invoices AS SELECT * FROM carol_finance.invoices",
+      "CREATE OR REPLACE VIEW carol_finance.open_invoices AS SELECT id, note FROM carol_finance.invoices WHERE id > 0",
+      "CREATE INDEX ON carol_finance.invoices (id)",
+      "DROP TABLE carol_finance.invoices CASCADE",
+      "CREATE TABLE carol_finance.invoices AS SELECT * FROM prod_finance.sample",
+      "INSERT INTO carol_finance.invoices SELECT * FROM prod_finance.sample",
+    ]);
+    const carol = await sandbox.sessionsFor(seeded)("carol");
+    try {
+      expect((await carol.query("SELECT count(*)::int AS n FROM carol_finance.invoices")).rows[0]).toEqual({ n: 2 });
+      // What she loses: the schema itself is not hers to drop or rename.
+      await expect(carol.query("DROP SCHEMA carol_finance CASCADE")).rejects.toThrow("must be owner of schema carol_finance");
+    } finally {
+      await carol.query("DROP TABLE carol_finance.invoices");
+      await carol.end();
+    }
+  });
+
   it("would catch a ci.create_schema whose DECLARE types the caller's path resolves: the type look-alikes then run as the provisioner", async () => {
     const declared = resources.find((r) => r.type === RESOURCE_TYPES.function && r.name === "ci.create_schema")!;
     const body = String(declared.inputs.body);

@@ -56,7 +56,7 @@ describe("npm run sandbox", () => {
     const { applied, secondUp, refresh } = report as unknown as Record<string, { summary: string; changes: string[]; parallel?: number }>;
     expect(applied!.parallel).toBe(defaultParallel());
     expect(applied!.changes.filter((c) => /^(FAILED|SKIPPED)/.test(c))).toEqual([]);
-    expect([secondUp!.summary, refresh!.summary]).toEqual(["no changes (63 unchanged)", "no changes (63 unchanged)"]);
+    expect([secondUp!.summary, refresh!.summary]).toEqual(["no changes (75 unchanged)", "no changes (75 unchanged)"]);
     expect(report.server.database).toBe("analytics");
     expect(report.notes).toEqual([]);
     expect(report.ok).toBe(true);

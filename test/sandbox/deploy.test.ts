@@ -114,7 +114,7 @@ describe.each(MAJORS)("PostgreSQL %i, a non-superuser provisioner, pulumi up's d
         const refreshed = await sandbox.up(shipped, { refresh: true, allowFailure: true });
         expect(refreshed.steps.filter((s) => s.status === "failed").map((s) => `${s.operation} ${s.resource.name}`)).toEqual(["update bob_sales"]);
         const audit = await auditLive(await sandbox.connect(), buildBoundary(roster), { provisioner: "provisioner" });
-        const check = audit.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role")!;
+        const check = audit.reads.machinery.find((c) => c.check === "developer schemas belong to their developer's role, restricted copies to the provisioner")!;
         expect(check.ok).toBe(false);
         expect(check.detail).toMatch(/^bob_sales is owned by dev_alice, not dev_bob: pulumi up cannot give it back .* ALTER SCHEMA bob_sales OWNER TO dev_bob$/);
       } finally {
@@ -133,15 +133,43 @@ describe.each(MAJORS)("PostgreSQL %i, a non-superuser provisioner, pulumi up's d
       const canRead = async (role: string) =>
         (await admin.query<{ ok: boolean }>("SELECT has_table_privilege($1, 'prod_marketing.campaigns', 'SELECT') AS ok", [role])).rows[0]!.ok;
       expect(await canRead("bob")).toBe(true);
-      const restricted: Roster = { ...roster, domains: roster.domains.map((d) => (d.name === "marketing" ? { ...d, restricted: true, readers: ["bob"] } : d)) };
-      const changed = await sandbox.up(declareResources(buildBoundary(restricted), settings));
-      expect(changed.steps.some((s) => s.operation === "delete" && s.resource.name === "prod_marketing/prod_reader/tables")).toBe(true);
-      expect(await canRead("alice")).toBe(false);
-      expect(await canRead("bob")).toBe(true);
-      expect(await canRead("prod_reader")).toBe(false);
-      // And back: the next up of the shipped roster restores every reader.
+      // As the roster's validation has it: only readers keep a schema for a restricted domain.
+      const restricted: Roster = {
+        ...roster,
+        domains: roster.domains.map((d) => (d.name === "marketing" ? { ...d, restricted: true, readers: ["bob"] } : d)),
+        developers: roster.developers.map((d) => (d.name === "bob" ? d : { ...d, domains: d.domains.filter((x) => x !== "marketing") })),
+      };
+      const toRestricted = declareResources(buildBoundary(restricted), settings);
+      // bob_marketing becomes a restricted copy, the provisioner's: the provider's ALTER SCHEMA … OWNER TO runs without
+      // granting itself the current owner, so it fails, and the README's hand-over (run as the provisioner) fixes it.
+      const refused = await sandbox.up(toRestricted, { allowFailure: true });
+      expect(refused.steps.filter((s) => s.status === "failed").map((s) => `${s.operation} ${s.resource.name}: ${s.error ?? ""}`)).toEqual([
+        "update bob_marketing: must be owner of schema bob_marketing (SQLSTATE 42501)",
+      ]);
+      // The README's hand-over, either way: the provisioner grants itself bob's role for the moment, and gives the role
+      // its USAGE and CREATE again (ALTER … OWNER TO moves the old owner's privileges to the new one).
+      const handOver = (to: string) => `BEGIN; GRANT dev_bob TO CURRENT_USER; ALTER SCHEMA bob_marketing OWNER TO ${to};
+        GRANT USAGE, CREATE ON SCHEMA bob_marketing TO dev_bob; REVOKE dev_bob FROM CURRENT_USER; COMMIT`;
+      const provisioner = await sandbox.connect();
+      try {
+        await provisioner.query(handOver("CURRENT_USER"));
+        const changed = await sandbox.up(toRestricted);
+        expect(changed.steps.every((s) => s.status !== "failed")).toBe(true);
+        expect(await canRead("alice")).toBe(false);
+        expect(await canRead("bob")).toBe(true);
+        expect(await canRead("prod_reader")).toBe(false);
+        const copy = await admin.query<{ owner: string; acl: string }>("SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_namespace WHERE nspname = 'bob_marketing'");
+        expect(copy.rows[0]).toEqual({ owner: "provisioner", acl: "{provisioner=UC/provisioner,dev_bob=UC/provisioner}" });
+        // And back: the schema goes back to bob's role the same way, then the shipped roster restores every reader.
+        await provisioner.query(handOver("dev_bob"));
+      } finally {
+        await provisioner.end();
+      }
       await sandbox.up(shipped);
       expect(await canRead("alice")).toBe(true);
+      const own = await admin.query("SELECT nspowner::regrole::text AS owner, has_schema_privilege('bob', 'bob_marketing', 'USAGE, CREATE') AS works FROM pg_namespace WHERE nspname = 'bob_marketing'");
+      expect(own.rows).toEqual([{ owner: "dev_bob", works: true }]);
+      expect(changesNothing((await sandbox.up(shipped, { refresh: true })).steps)).toBe(true);
     });
 
     it("offboards a developer as the non-superuser: her roles go, her schemas and rows stay", async () => {

@@ -96,9 +96,11 @@ const REPLACE_IN_PLACE = { deleteBeforeReplace: true } as const;
 
 /** Every PostgreSQL resource for a boundary, in registration order: roles before what names them, each ACL edited in a chain. */
 export function postgresResources(boundary: Boundary, settings: StackSettings): DeclaredResource[] {
-  // Grants reach prod schemas only (developers own theirs); anything else would be dropped silently, so refuse it first.
+  // Grants reach prod schemas, and developer schemas the provisioner owns (restricted copies) with write for their
+  // developer's role; anything else would be dropped silently, so refuse it first.
   const prodSchemas = new Set(boundary.schemas.filter((s) => s.kind === "prod").map((s) => s.name));
-  const inexpressible = boundary.grants.filter((g) => g.role === PUBLIC || !prodSchemas.has(g.schema));
+  const provisionerOwned = new Set(boundary.schemas.filter((s) => s.kind === "developer" && s.owner === null).map((s) => s.name));
+  const inexpressible = boundary.grants.filter((g) => g.role === PUBLIC || !(prodSchemas.has(g.schema) || (provisionerOwned.has(g.schema) && g.access === "write")));
   if (inexpressible.length > 0)
     throw new Error(`the PostgreSQL component grants only named roles on prod schemas; it cannot express ${inexpressible.map((g) => `${g.access} on ${g.schema} to ${g.role}`).join(", ")}`);
   const list = new ResourceList();
@@ -136,11 +138,8 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
     }));
   }
 
-  for (const schema of boundary.schemas.filter((s) => s.kind === "developer")) {
-    list.resource(PG.schema, schema.name, { name: schema.name, database, owner: schema.owner! }, {
-      parent: ownerComponent(schema.developer), retainOnDelete: true, dependsOn: [groupRole(schema.owner!)],
-    });
-  }
+  for (const schema of boundary.schemas.filter((s) => s.kind === "developer"))
+    developerSchema(list, ownerComponent(schema.developer), schema, boundary, settings, groupRole);
 
   for (const schema of boundary.schemas.filter((s) => s.kind === "prod")) prodSchema(list, access, schema, boundary, database, groupRole);
 
@@ -208,6 +207,31 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
   made.push(list.resource(PG.grant, `${CI_FUNCTION_SCHEMA}/public/functions`, {
     database, schema: CI_FUNCTION_SCHEMA, objectType: "function", objects: [], role: PUBLIC, privileges: [],
   }, { ...after(), replaceWith: [createSchema] }));
+}
+
+/**
+ * A developer's schema, owned by their role or, for a restricted copy (D5), by the provisioner: then the role gets
+ * USAGE and CREATE, so it builds, replaces and drops its own tables and views there, but cannot give anyone USAGE on
+ * the schema, without which a SELECT it grants on its tables reads nothing. The role's USAGE and CREATE are a Grant
+ * in both cases: when a domain becomes restricted or stops being so, the schema changes owner but this resource does
+ * not, so its delete never revokes them from the new owner. The provisioner is named as owner when the stack knows its
+ * login, so that an existing schema is handed over too (the provider's owner is Optional+Computed: unset, it stays).
+ */
+function developerSchema(list: ResourceList, parent: DeclaredResource, schema: Schema, boundary: Boundary, settings: StackSettings, groupRole: (name: string) => DeclaredResource): void {
+  const database = settings.database;
+  const provisioner = settings.postgres.provisioner;
+  const roles = schema.owner !== null ? [schema.owner] : boundary.grants.filter((g) => g.schema === schema.name && g.access === "write").map((g) => g.role);
+  const owner = schema.owner !== null ? { owner: schema.owner } : provisioner === undefined ? {} : { owner: provisioner };
+  const made = [list.resource(PG.schema, schema.name, { name: schema.name, database, ...owner }, {
+    parent, retainOnDelete: true, dependsOn: schema.owner === null ? [] : [groupRole(schema.owner)],
+  })];
+  // Retained like the schema: a schema leaving the roster keeps its grants (dropping the role drops them), and no two
+  // of these deletes run at once beside an offboarding's role deletes (their role locks overlap: 40P01 on 16+).
+  for (const role of roles) {
+    made.push(list.resource(PG.grant, `${schema.name}/${role}/schema`, {
+      database, schema: schema.name, objectType: "schema", role, privileges: [...POSTGRES_PRIVILEGES.write.schema],
+    }, { ...chained(parent, made, groupRole, role), retainOnDelete: true }));
+  }
 }
 
 /** A protected prod schema and its ACL; every step that edits the same ACL waits for the one before. */

@@ -138,11 +138,14 @@ export function snowflakeResources(boundary: Boundary, settings: StackSettings):
       prodSchema(list, access, { schema, grants, database, roleRef, ownerRollUp });
       continue;
     }
-    // A developer's schema outlives the developer: removing them from the roster must never drop their work.
+    // A developer's schema outlives the developer: removing them from the roster must never drop their work. One the
+    // provisioner keeps (a restricted copy) is managed access: only its owner grants there, so the developer's role
+    // creates in it but cannot share it or what it holds (D5).
     const made = list.resource(SF.schema, schema.name, {
       name: snowflakeName(schema.name),
       database,
-      comment: comment(`${schema.developer ?? "a developer"}'s schema for domain ${schema.domain}`),
+      ...(schema.owner === null ? { withManagedAccess: "true" } : {}),
+      comment: comment(`${schema.developer ?? "a developer"}'s schema for domain ${schema.domain}${schema.owner === null ? "; kept by the provisioner, so it cannot be shared" : ""}`),
     }, { parent: access, retainOnDelete: true });
     declareSchemaAccess(list, access, made, { schema, grants, database, roleRef, ownerRollUp });
   }

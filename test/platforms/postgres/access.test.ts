@@ -50,6 +50,21 @@ describe("PostgreSQL resources for the shipped roster", () => {
     expect(developerSchemas.every((s) => s.retainOnDelete)).toBe(true);
   });
 
+  it("keeps a restricted domain's developer copies with the provisioner and gives their developer's role USAGE and CREATE only", () => {
+    const settings = shippedSettings();
+    expect(named("postgresql:index/schema:Schema", "carol_finance")).toMatchObject({
+      retainOnDelete: true, protect: false, parent: "carol", inputs: { name: "carol_finance", database: "analytics", owner: settings.postgres.provisioner },
+    });
+    expect(named("postgresql:index/grant:Grant", "carol_finance/dev_carol/schema")).toMatchObject({
+      dependsOn: expect.arrayContaining(["carol_finance", "dev_carol"]), deleteBeforeReplace: true,
+      inputs: { database: "analytics", schema: "carol_finance", objectType: "schema", role: "dev_carol", privileges: ["USAGE", "CREATE"] },
+    });
+    expect(resources.filter((r) => r.type === "postgresql:index/grant:Grant" && r.inputs.schema === "carol_finance").map((r) => r.name)).toEqual(["carol_finance/dev_carol/schema"]);
+    // Without the provisioner's login in the stack, the schema is created by the provider's session, which is that login.
+    const unnamed = postgresResources(boundary, { ...settings, postgres: { ...settings.postgres, provisioner: undefined } });
+    expect(unnamed.find((r) => r.name === "carol_finance" && r.type === "postgresql:index/schema:Schema")?.inputs).toEqual({ name: "carol_finance", database: "analytics" });
+  });
+
   it("denies PUBLIC everything on each prod schema and its tables", () => {
     for (const scope of ["schema", "table"]) {
       const grant = named("postgresql:index/grant:Grant", `prod_sales/public/${scope === "table" ? "tables" : "schema"}`);
@@ -110,6 +125,7 @@ describe("a boundary the PostgreSQL component cannot express", () => {
   it.each([
     ["PUBLIC read on a prod schema", { role: "public", schema: "prod_sales", access: "read" as const }, "read on prod_sales to public"],
     ["read on a developer's schema", { role: "dev_bob", schema: "alice_sales", access: "read" as const }, "read on alice_sales to dev_bob"],
+    ["read on a restricted copy", { role: "dev_bob", schema: "carol_finance", access: "read" as const }, "read on carol_finance to dev_bob"],
   ])("is refused, not silently dropped: %s", (_, grant, named) => {
     const widened = { ...boundary, grants: [...boundary.grants, grant] };
     expect(() => postgresResources(widened, shippedSettings())).toThrow(`it cannot express ${named}`);

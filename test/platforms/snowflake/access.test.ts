@@ -239,7 +239,20 @@ describe("Snowflake resources for the shipped roster", () => {
     });
     const developerSchemas = boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name).sort();
     expect(ofType(T.schema).filter((s) => s.retainOnDelete && !s.protect).map((s) => s.name).sort()).toEqual(developerSchemas);
-    expect(ofType(T.grantOwnership).map((o) => o.name).sort()).toEqual(developerSchemas);
+    expect(ofType(T.grantOwnership).map((o) => o.name).sort()).toEqual(developerSchemas.filter((s) => !s.endsWith("_finance")));
+  });
+
+  it("keeps a restricted domain's developer copies with the provisioner, managed access, the developer's role creating in them", () => {
+    // Managed access: only the schema's owner (the provisioner's role) grants on it or on anything in it, so carol's tables
+    // and views in CAROL_FINANCE cannot be granted onward (docs "Creating managed access schemas").
+    expect(named(T.schema, "carol_finance").inputs).toMatchObject({ name: "CAROL_FINANCE", withManagedAccess: "true" });
+    expect(ofType(T.grantOwnership).filter((o) => o.name.endsWith("_finance"))).toEqual([]);
+    expect(named(T.grantPrivileges, "carol_finance/dev_carol/write").inputs).toEqual({
+      accountRoleName: '"DEV_CAROL"',
+      privileges: ["USAGE", "CREATE TABLE", "CREATE VIEW", "CREATE SEQUENCE", "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE STAGE", "CREATE FILE FORMAT", "CREATE STREAM"],
+      onSchema: { schemaName: '"ANALYTICS"."CAROL_FINANCE"' },
+    });
+    expect(ofType(T.grantPrivileges).filter((g) => JSON.stringify(g.inputs).includes("CAROL_FINANCE")).map((g) => g.name)).toEqual(["carol_finance/dev_carol/write"]);
   });
 
   it("grants memberships from the boundary: developers by their existing user, roles to roles", () => {
