@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { buildBoundary } from "../../infra/boundary/build";
 import type { Boundary } from "../../infra/boundary/model";
@@ -9,3 +10,12 @@ import { loadStackSettings, type StackSettings } from "../../infra/stack";
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const shippedSettings = (): StackSettings => loadStackSettings(path.join(REPO_ROOT, "Pulumi.prod.yaml"));
 export const shippedBoundary = (): Boundary => buildBoundary(loadRoster(path.join(REPO_ROOT, "team.yaml")));
+
+/** The non-blank lines of the README's fenced block right after `<!-- marker -->`, whatever its fence's language. */
+export function readmeBlock(marker: string): string[] {
+  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  const found = new RegExp(`<!-- ${marker} -->\n\`\`\`[a-z]*\n`).exec(readme);
+  if (found === null) throw new Error(`README.md has no ${marker} block`);
+  const body = readme.slice(found.index + found[0].length);
+  return body.slice(0, body.indexOf("\n```")).split("\n").filter((line) => line.trim() !== "");
+}

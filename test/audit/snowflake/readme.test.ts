@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { declareResources } from "../../../infra/platforms/declare";
-import { REPO_ROOT, shippedBoundary, shippedSettings } from "../../support/shipped";
+import { readmeBlock, shippedBoundary, shippedSettings } from "../../support/shipped";
 import { deployedAccount, driftedAccount, renderedAudit } from "./readme-output";
 
 // The README's `audit --live snowflake` output is an excerpt of a real run on the fake account: every line of it is
@@ -12,14 +10,6 @@ const boundary = shippedBoundary();
 const settings = { ...shippedSettings(), platforms: ["snowflake" as const] };
 const resources = declareResources(boundary, settings).filter((r) => r.custom);
 const admin = settings.snowflake!.adminRole;
-
-function readmeBlock(marker: string): string[] {
-  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-  const at = readme.indexOf(`<!-- ${marker} -->\n\`\`\`\n`);
-  if (at < 0) throw new Error(`README.md has no ${marker} block`);
-  const body = readme.slice(at + marker.length + 13);
-  return body.slice(0, body.indexOf("\n```")).split("\n").filter((line) => line.trim() !== "");
-}
 
 describe("the README's Snowflake live audit output", () => {
   it.each([
