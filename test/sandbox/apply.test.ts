@@ -219,7 +219,7 @@ describe("the order and the diff, as Pulumi runs them", () => {
     const withoutBob = resources.filter((r) => r.parent !== "bob" && r.name !== "bob");
     const steps = planSteps(withoutBob, cleanState(resources)).filter((s) => s.operation !== "same");
     expect(steps.map((s) => `${s.operation} ${s.resource.name}`).sort()).toEqual([
-      "delete bob", "delete bob_marketing", "delete bob_marketing/dev_bob/schema", "delete bob_sales", "delete bob_sales/dev_bob/schema", "delete dev_bob",
+      "delete bob", "delete bob_marketing", "delete bob_sales", "delete dev_bob",
     ]);
     // The schemas and dev_bob's grants on them are forgotten, not dropped or revoked (dropping dev_bob revokes the grants).
     expect(steps.filter((s) => s.resource.type !== RESOURCE_TYPES.role).every((s) => s.resource.retainOnDelete)).toBe(true);

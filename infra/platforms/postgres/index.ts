@@ -138,8 +138,10 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
     }));
   }
 
+  const writersOf = new Map<string, string[]>();
+  for (const g of boundary.grants) if (g.access === "write") writersOf.set(g.schema, [...(writersOf.get(g.schema) ?? []), g.role]);
   for (const schema of boundary.schemas.filter((s) => s.kind === "developer"))
-    developerSchema(list, ownerComponent(schema.developer), schema, boundary, settings, groupRole);
+    developerSchema(list, ownerComponent(schema.developer), schema, writersOf.get(schema.name) ?? [], settings, groupRole);
 
   for (const schema of boundary.schemas.filter((s) => s.kind === "prod")) prodSchema(list, access, schema, boundary, database, groupRole);
 
@@ -212,15 +214,16 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
 /**
  * A developer's schema, owned by their role or, for a restricted copy (D5), by the provisioner: then the role gets
  * USAGE and CREATE, so it builds, replaces and drops its own tables and views there, but cannot give anyone USAGE on
- * the schema, without which a SELECT it grants on its tables reads nothing. The role's USAGE and CREATE are a Grant
- * in both cases: when a domain becomes restricted or stops being so, the schema changes owner but this resource does
- * not, so its delete never revokes them from the new owner. The provisioner is named as owner when the stack knows its
- * login, so that an existing schema is handed over too (the provider's owner is Optional+Computed: unset, it stays).
+ * the schema, without which a SELECT it grants on its tables reads nothing. That Grant is retained: when the domain
+ * stops being restricted the schema goes back to the role, and deleting the Grant would revoke USAGE and CREATE from
+ * its new owner. The provisioner is named as owner when the stack knows its login, so that an existing schema is
+ * handed over too (the provider's owner is Optional+Computed: unset, it stays).
  */
-function developerSchema(list: ResourceList, parent: DeclaredResource, schema: Schema, boundary: Boundary, settings: StackSettings, groupRole: (name: string) => DeclaredResource): void {
+function developerSchema(list: ResourceList, parent: DeclaredResource, schema: Schema, writers: readonly string[], settings: StackSettings, groupRole: (name: string) => DeclaredResource): void {
   const database = settings.database;
   const provisioner = settings.postgres.provisioner;
-  const roles = schema.owner !== null ? [schema.owner] : boundary.grants.filter((g) => g.schema === schema.name && g.access === "write").map((g) => g.role);
+  // An owner has USAGE and CREATE already; only a provisioner-owned copy needs them granted.
+  const roles = schema.owner !== null ? [] : writers;
   const owner = schema.owner !== null ? { owner: schema.owner } : provisioner === undefined ? {} : { owner: provisioner };
   const made = [list.resource(PG.schema, schema.name, { name: schema.name, database, ...owner }, {
     parent, retainOnDelete: true, dependsOn: schema.owner === null ? [] : [groupRole(schema.owner)],
