@@ -58,7 +58,7 @@ describe("the program under Pulumi's own Node.js runtime, with the shipped stack
       prod_product: ["svc_prod (via prod_writer)"], prod_sales: ["svc_prod (via prod_writer)"],
     });
     expect(run.outputs.developerSchemas).toMatchObject({ dave: ["dave_product"], erin: ["erin_finance", "erin_sales"] });
-    expect(run.outputs.resourceCounts).toEqual({ postgres: 81, snowflake: 106 });
+    expect(run.outputs.resourceCounts).toEqual({ postgres: 71, snowflake: 106 });
   });
 });
 
