@@ -3,9 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { postgresResources } from "../../infra/platforms/postgres";
 import { defaultParallel } from "../../infra/sandbox/engine";
 import { startCommand } from "../support/commands";
-import { REPO_ROOT } from "../support/shipped";
+import { REPO_ROOT, shippedBoundary, shippedSettings } from "../support/shipped";
 
 // `npm run sandbox` as people run it: a child process that starts its own server, reports, and cleans up.
 
@@ -56,7 +57,8 @@ describe("npm run sandbox", () => {
     const { applied, secondUp, refresh } = report as unknown as Record<string, { summary: string; changes: string[]; parallel?: number }>;
     expect(applied!.parallel).toBe(defaultParallel());
     expect(applied!.changes.filter((c) => /^(FAILED|SKIPPED)/.test(c))).toEqual([]);
-    expect([secondUp!.summary, refresh!.summary]).toEqual(["no changes (75 unchanged)", "no changes (75 unchanged)"]);
+    const providerResources = postgresResources(shippedBoundary(), shippedSettings()).filter((r) => r.custom).length;
+    expect([secondUp!.summary, refresh!.summary]).toEqual([`no changes (${providerResources} unchanged)`, `no changes (${providerResources} unchanged)`]);
     expect(report.server.database).toBe("analytics");
     expect(report.notes).toEqual([]);
     expect(report.ok).toBe(true);
