@@ -98,7 +98,7 @@ function benchBoundary(): Boundary {
       { role: d < RESTRICTED ? `prod_${domain}_reader` : "prod_reader", schema: `prod_${domain}`, access: "read" as const },
     ]),
     memberships: [{ member: "svc_prod", role: "prod_writer" }],
-    ciSchemas: { creator: "ci_builder", prefix: "ci_" },
+    ciSchemas: { creator: "ci_builder", prefix: "ci_", restrictedCopies: [] },
   };
 }
 

@@ -35,6 +35,8 @@ export function buildBoundary(roster: Roster): Boundary {
   ];
 
   const restrictedDomains = new Set(restricted.map((d) => d.name));
+  const ciAccounts = new Set(roster.serviceAccounts.filter((a) => a.purpose === "ci").map((a) => a.name));
+  const ciReadable = restricted.filter((d) => d.readers.some((r) => ciAccounts.has(r))).map((d) => d.name).sort();
   // A copy of a restricted domain belongs to the provisioner and its developer's role only creates in it: an owner could
   // grant USAGE on it to anyone (D5), a role that merely creates cannot.
   const developerSchemas = roster.developers.flatMap((dev) =>
@@ -65,7 +67,9 @@ export function buildBoundary(roster: Roster): Boundary {
       { member: d.name, role: developerRoleName(d.name) },
       { member: developerRoleName(d.name), role: PROD_READER },
     ]),
-    ...restricted.flatMap((d) => distinct(d.readers).map((reader) => ({ member: developerRoleName(reader), role: restrictedReaderRoleName(d.name) }))),
+    ...restricted.flatMap((d) => distinct(d.readers).filter((r) => !ciAccounts.has(r)).map((reader) => ({ member: developerRoleName(reader), role: restrictedReaderRoleName(d.name) }))),
+    // A listed CI account reads through the CI role, which every CI account holds (the roster lists all or none).
+    ...ciReadable.map((d) => ({ member: CI_BUILDER, role: restrictedReaderRoleName(d) })),
     ...roster.serviceAccounts.map((a) => ({ member: a.name, role: a.purpose === "prod" ? PROD_WRITER : CI_BUILDER })),
     { member: CI_BUILDER, role: PROD_READER },
   ];
@@ -76,6 +80,6 @@ export function buildBoundary(roster: Roster): Boundary {
     schemas: schemas.sort(byName),
     grants: grants.sort(byKey((g) => `${g.schema}\u0000${g.role}`)),
     memberships: memberships.sort(byKey((m) => `${m.role}\u0000${m.member}`)),
-    ciSchemas: { creator: CI_BUILDER, prefix: CI_SCHEMA_PREFIX },
+    ciSchemas: { creator: CI_BUILDER, prefix: CI_SCHEMA_PREFIX, restrictedCopies: ciReadable },
   };
 }

@@ -33,7 +33,7 @@ export interface Schema {
   developer?: string;
   /** A restricted domain's prod schema, or a developer's copy of one (owned by the provisioner, so nobody can share it). */
   restricted: boolean;
-  /** For a restricted prod schema: the developers the roster lists as its readers, sorted. D5 checks every
+  /** For a restricted prod schema: the developers (and CI accounts) the roster lists as its readers, sorted. D5 checks every
    *  read path against this list, so the boundary carries the roster's intent and not only its grants. */
   readers?: string[];
 }
@@ -61,8 +61,10 @@ export interface Boundary {
   schemas: Schema[];
   grants: SchemaGrant[];
   memberships: Membership[];
-  /** The role that may create (and so owns) throwaway schemas named with this prefix. */
-  ciSchemas: { creator: RoleName; prefix: string };
+  /** The role that may create (and so owns) throwaway schemas named with this prefix. Its schemas of the restricted
+   *  domains it reads (`restrictedCopies`, sorted) are restricted copies: the provisioner owns them, the role creates in
+   *  them, so a CI run cannot share them (D5). A restricted domain it does not read gets no CI schema. */
+  ciSchemas: { creator: RoleName; prefix: string; restrictedCopies: string[] };
 }
 
 export const PUBLIC = "public";

@@ -127,6 +127,12 @@ export function checkBoundary(boundary: Boundary): Violation[] {
     if (!copy.restricted)
       flag("D5", copy.name, `${copy.name} holds a copy of restricted domain ${copy.domain} but is not marked restricted. Mark it restricted`);
   }
+  // CI schemas of a restricted domain the CI role reads are copies too: the provisioner's, or a CI run could share them.
+  const { creator, restrictedCopies } = boundary.ciSchemas;
+  const ciReads = new Set(access.accessOf(creator).map((p) => p.schema));
+  for (const schema of restricted)
+    if (ciReads.has(schema.name) && !restrictedCopies.includes(schema.domain))
+      flag("D5", schema.name, `${creator} reads restricted prod schema ${schema.name}, but its CI schemas of domain ${schema.domain} would be its own; an owner can grant USAGE on them to anyone. Make them restricted copies, owned by the provisioner`);
   if (restricted.length > 0) {
     const pathsOn = new Map<string, AccessPath[]>();
     for (const path of access.paths()) {
@@ -140,7 +146,8 @@ export function checkBoundary(boundary: Boundary): Violation[] {
       const what = schema.kind === "prod" ? `restricted prod schema ${schema.name}` : `${schema.name}, a developer copy of restricted domain ${schema.domain},`;
       for (const path of pathsOn.get(schema.name) ?? []) {
         if (isProdAccount(path.principal)) continue;
-        if (principal.get(path.principal)?.kind === "developer" && listed.has(path.principal)) continue;
+        const kind = principal.get(path.principal);
+        if ((kind?.kind === "developer" || kind?.purpose === "ci") && listed.has(path.principal)) continue;
         flag("D5", schema.name, `${path.principal} can read ${what} ${how(path)} but is not one of its readers (${readers}). Remove that access or add ${path.principal} to the domain's readers`);
       }
     }

@@ -51,17 +51,21 @@ export class CiSchemaTaken extends Error {}
 /** The program's function that creates CI schemas: callable by ci_builder, runs as the provisioner. */
 export const CREATE_CI_SCHEMA_FUNCTION = "ci.create_schema";
 
-const STATE_SQL = "SELECT pg_get_userbyid(nspowner) AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1";
+/** A restricted copy belongs to the provisioner, with CREATE for ci_builder; any other CI schema to ci_builder. */
+const STATE_SQL = `SELECT pg_get_userbyid(nspowner) AS owner, obj_description(oid, 'pg_namespace') AS comment,
+  pg_get_userbyid(nspowner) <> '${CI_BUILDER}' AND has_schema_privilege('${CI_BUILDER}', oid, 'CREATE') AS copy
+  FROM pg_namespace WHERE nspname = $1`;
 
 /**
- * Creates ci_<run>_<domain> through ci.create_schema, which makes it owned by ci_builder and stamps its creation time,
+ * Creates ci_<run>_<domain> through ci.create_schema, which makes it owned by ci_builder (a restricted domain's, when CI
+ * is among its readers: owned by the provisioner, with USAGE and CREATE for ci_builder) and stamps its creation time,
  * and returns what the catalog then says. The connecting login needs EXECUTE on the function (ci_builder holds it).
  */
 export async function createCiSchema(client: pg.Client, run: string, domain: string): Promise<CiSchema> {
   const name = ciSchemaNameFor(run, domain);
-  const before = (await client.query<{ owner: string; comment: string | null }>(STATE_SQL, [name])).rows[0];
-  if (before !== undefined && (before.owner !== CI_BUILDER || !(parseCreatedMarker(before.comment) instanceof Date)))
-    throw new CiSchemaTaken(`schema ${name} already exists, ${before.owner === CI_BUILDER ? "without a creation marker" : `owned by ${before.owner}`}: ${CREATE_CI_SCHEMA_FUNCTION} did not make it, so CI must not build into it`);
+  const before = (await client.query<{ owner: string; comment: string | null; copy: boolean }>(STATE_SQL, [name])).rows[0];
+  if (before !== undefined && ((before.owner !== CI_BUILDER && !before.copy) || !(parseCreatedMarker(before.comment) instanceof Date)))
+    throw new CiSchemaTaken(`schema ${name} already exists, ${before.owner === CI_BUILDER || before.copy ? "without a creation marker" : `owned by ${before.owner}`}: ${CREATE_CI_SCHEMA_FUNCTION} did not make it, so CI must not build into it`);
   await client.query(`SELECT ${CREATE_CI_SCHEMA_FUNCTION}($1, $2)`, [run, domain]);
   const after = (await client.query<{ owner: string; comment: string | null }>(STATE_SQL, [name])).rows[0];
   const marker = parseCreatedMarker(after?.comment ?? null);

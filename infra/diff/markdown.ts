@@ -77,6 +77,9 @@ function readLines(report: DiffReport): string[] {
     ...[...merged.values()].map(({ principals, line }) => {
       const c = line.changes[0]!;
       const lock = c.restricted ? "🔒 " : "";
+      // CI runs code from any pull request: a restricted read by CI is said as such, so a reviewer cannot miss it.
+      if (principals.length === 1 && c.restricted && c.kind === "ci service account")
+        return `- ${lock}${c.change === "gains" ? "CI can read" : "CI can no longer read"} ${line.schemas}: ${who(c)} ${c.change} read ${route(c)}${c.change === "gains" ? "; every CI run, code from any pull request, reads it" : ""}`;
       if (principals.length === 1) return `- ${lock}${who(c)} ${c.change} read on ${line.schemas} ${route(c)}`;
       const holder = c.via.at(-1);
       const through = c.source === "public" ? "through PUBLIC" : holder === undefined ? route(c) : `through ${holder}`;

@@ -2,7 +2,7 @@ import { alignColumns, count } from "./columns";
 import { renderDenyRules } from "./deny-rules";
 import type { AccessHolder, PlanReport, ProdSchemaPlan } from "./plan";
 import { keyInputs, lifecycle, typeName } from "./resources";
-import { PROD_WRITER } from "../roster/naming";
+import { PROD_WRITER, prodSchemaName } from "../roster/naming";
 
 // `plan` for people: the text a reviewer reads in a pull request.
 
@@ -77,6 +77,10 @@ export function renderPlan(report: PlanReport, options: { resources?: boolean } 
     "",
     "CI schemas",
     `  ${report.ciSchemas.prefix}<run>_<domain>, created at run time and owned by ${report.ciSchemas.creator}`,
+    ...report.ciSchemas.restrictedCopies.map((d) =>
+      `  CI can read ${prodSchemaName(d)} (restricted): ${report.ciSchemas.prefix}<run>_${d} is a restricted copy, owned by the provisioner, so no CI run can share it`),
+    ...report.ciSchemas.refused.map((d) =>
+      `  CI cannot read ${prodSchemaName(d)} (restricted): no CI schema for ${d}; to build it in CI, add the CI account to that domain's readers`),
     "",
     "Totals",
     ...alignColumns([

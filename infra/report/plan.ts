@@ -63,8 +63,9 @@ export interface PlanReport {
   developers: DeveloperPlan[];
   prodSchemas: ProdSchemaPlan[];
   serviceAccounts: ServiceAccountPlan[];
-  /** Throwaway CI schemas: <prefix><run>_<domain>, created at run time by `creator`. */
-  ciSchemas: { creator: RoleName; prefix: string };
+  /** Throwaway CI schemas: <prefix><run>_<domain>, created at run time by `creator`. `restrictedCopies`: the restricted
+   *  domains CI reads (CI schemas the provisioner owns); `refused`: the restricted domains CI gets no schema for. */
+  ciSchemas: { creator: RoleName; prefix: string; restrictedCopies: string[]; refused: string[] };
   totals: PlanTotals;
   /** The resources `pulumi up` would manage for the configured platforms. */
   resources: ManagedResources;
@@ -127,7 +128,10 @@ export function planReport(boundary: Boundary, violations: readonly Violation[],
       logins: a.logins,
       keyPairAuth: a.rsaPublicKey !== undefined,
     })),
-    ciSchemas: { ...boundary.ciSchemas },
+    ciSchemas: {
+      ...boundary.ciSchemas,
+      refused: boundary.schemas.filter((s) => s.kind === "prod" && s.restricted && !boundary.ciSchemas.restrictedCopies.includes(s.domain)).map((s) => s.domain),
+    },
     totals: {
       developers: developers.length,
       serviceAccounts: {

@@ -189,14 +189,26 @@ export function crossFieldFindings(raw: Record<string, unknown>): RosterFinding[
       if (developerNames.has(reader.value) || reported.has(reader.value) || explainedByInvalid(reader.value, developers)) continue;
       reported.add(reader.value);
       const account = serviceAccounts.find((a) => a.name === reader.value);
+      // A CI account may read a restricted domain: CI then builds it, and every CI run (code from any pull request)
+      // reads its data, which is why it must be said here, where a reviewer sees it.
+      if (account?.fields.purpose === "ci") continue;
       const guess = closest(reader.value, developerNames);
       findings.push({
         path: ["domains", domain.index, "readers", reader.index],
         message: account
-          ? `${quote(reader.value)} is a service account (${label(account)}), not a developer; readers must be developers, and the prod writer can already read every prod schema. Remove it from readers`
-          : `${quote(reader.value)} is not a developer in this roster${guess ? ` (did you mean ${quote(guess)}?)` : ""}. Add them to developers or fix the name in readers`,
+          ? `${quote(reader.value)} is a service account (${label(account)}), not a developer or a \`purpose: ci\` account; the prod writer can already read every prod schema. Remove it from readers`
+          : `${quote(reader.value)} is not a developer or a \`purpose: ci\` service account in this roster${guess ? ` (did you mean ${quote(guess)}?)` : ""}. Add them to developers or fix the name in readers`,
       });
     }
+    // Every CI account holds the one CI role, so the role reads the domain for all of them or for none.
+    const ciAccounts = serviceAccounts.filter((a) => a.fields.purpose === "ci");
+    const listedCi = ciAccounts.filter((a) => readers.some((r) => r.value === a.name));
+    const unlisted = ciAccounts.filter((a) => !listedCi.includes(a));
+    if (restricted && listedCi.length > 0 && unlisted.length > 0)
+      findings.push({
+        path: ["domains", domain.index, "readers"],
+        message: `lists CI account ${listOf(listedCi.map((a) => a.name))} but not ${listOf(unlisted.map((a) => a.name))}; every \`purpose: ci\` account holds ${CI_BUILDER}, so all of them would read ${quote(domain.name)}. List every CI account or none`,
+      });
   }
 
   // The domains each developer works on.

@@ -35,7 +35,7 @@ export const domainEntry = z.strictObject({
   name: nameUnder(DOMAIN_RULE, "The domain: prod schema prod_<name>, developer schemas <dev>_<name>. Lowercase letters, digits and underscores."),
   description: z.string().optional().describe("What the domain holds, for people reading the roster."),
   restricted: z.boolean().optional().describe("When true, only the listed readers (and the prod writer) may read prod_<name>."),
-  readers: z.array(z.string()).optional().describe("Developer names allowed to read a restricted domain."),
+  readers: z.array(z.string()).optional().describe("Developers, and `purpose: ci` service accounts, allowed to read a restricted domain (a CI account: CI builds it, and its CI schemas are restricted copies)."),
 });
 
 export const developerEntry = z.strictObject({

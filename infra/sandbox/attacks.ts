@@ -294,7 +294,8 @@ export async function runAttacks(input: AttackInput): Promise<AttackMatrix> {
     });
 
   const creator = boundary.ciSchemas.creator;
-  const domain = boundary.schemas.find((s) => s.kind === "prod")?.domain;
+  // A domain ci.create_schema makes schemas for: unrestricted, or restricted with CI among its readers.
+  const domain = boundary.schemas.find((s) => s.kind === "prod" && (!s.restricted || boundary.ciSchemas.restrictedCopies.includes(s.domain)))?.domain;
   if (domain === undefined) throw new Error("the boundary has no prod schema, so no domain a CI schema could be made for");
   const view = accessView(boundary);
   const allPaths = view.paths();

@@ -20,7 +20,7 @@ const tiny = (extra: Partial<Boundary> = {}): Boundary => ({
     { member: "ben", role: "dev_ben" },
     { member: "dev_ann", role: "prod_reader" },
   ],
-  ciSchemas: { creator: "ci_builder", prefix: "ci_" },
+  ciSchemas: { creator: "ci_builder", prefix: "ci_", restrictedCopies: [] },
   ...extra,
 });
 

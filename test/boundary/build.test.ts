@@ -130,7 +130,7 @@ describe("the shipped roster's boundary: what is declared", () => {
   });
 
   it("lets ci_builder create the throwaway ci_ schemas", () => {
-    expect(boundary.ciSchemas).toEqual({ creator: "ci_builder", prefix: "ci_" });
+    expect(boundary.ciSchemas).toEqual({ creator: "ci_builder", prefix: "ci_", restrictedCopies: [] }); // svc_ci reads no restricted domain
   });
 
   it("breaks none of the deny rules", () => {

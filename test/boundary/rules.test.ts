@@ -89,6 +89,7 @@ const cases: Record<Rule, Case[]> = {
         v("D2", "ci_builder", "ci_builder is a member of prod_writer"),
         v("D2", "svc_ci", "svc_ci reaches prod_writer through ci_builder → prod_writer"),
         v("D5", "prod_finance", "svc_ci can read restricted prod schema prod_finance through ci_builder → prod_writer"),
+        v("D5", "prod_finance", "ci_builder reads restricted prod schema prod_finance, but its CI schemas of domain finance would be its own; an owner can grant USAGE on them to anyone. Make them restricted copies"),
       ],
     },
     {
@@ -210,6 +211,7 @@ const cases: Record<Rule, Case[]> = {
         v("D5", "prod_finance", "bob can read restricted prod schema prod_finance through dev_bob → prod_reader"),
         v("D5", "prod_finance", "dave can read restricted prod schema prod_finance through dev_dave → prod_reader"),
         v("D5", "prod_finance", "svc_ci can read restricted prod schema prod_finance through ci_builder → prod_reader"),
+        v("D5", "prod_finance", "ci_builder reads restricted prod schema prod_finance, but its CI schemas of domain finance would be its own; an owner can grant USAGE on them to anyone. Make them restricted copies"),
       ],
     },
     {
@@ -227,7 +229,7 @@ const cases: Record<Rule, Case[]> = {
     {
       mutation: "ci_builder is granted read on prod_finance",
       apply: grant("ci_builder", "prod_finance", "read"),
-      expected: [v("D5", "prod_finance", "svc_ci can read restricted prod schema prod_finance through ci_builder")],
+      expected: [v("D5", "prod_finance", "svc_ci can read restricted prod schema prod_finance through ci_builder"), v("D5", "prod_finance", "ci_builder reads restricted prod schema prod_finance, but its CI schemas of domain finance would be its own; an owner can grant USAGE on them to anyone. Make them restricted copies")],
     },
     {
       mutation: "erin is dropped from prod_finance's readers while her role keeps the reader role",

@@ -95,18 +95,17 @@ describe("the macros' SQL on a real PostgreSQL, as dbt's logins", () => {
     await sandbox?.stop();
   });
 
-  it("CI: postgres__create_ci_schema makes ci_<run>_<domain> owned by ci_builder, stamped, and CI builds into it", async () => {
+  it("CI: postgres__create_ci_schema makes ci_<run>_<domain> owned by ci_builder, stamped, and CI builds into it; finance, which CI does not read, is refused", async () => {
     const ci = await sandbox.connectAs(login("svc_ci"));
     try {
-      for (const domain of ["sales", "finance"]) {
-        const sql = statementOf("postgres__create_ci_schema", { "warehouse_access.roster().postgres_ci_function": roster.postgres_ci_function, run: "dbt7", domain });
-        expect(sql).toBe(`select ci.create_schema('dbt7', '${domain}')`);
-        await ci.query(sql);
-      }
+      const sqlFor = (domain: string) => statementOf("postgres__create_ci_schema", { "warehouse_access.roster().postgres_ci_function": roster.postgres_ci_function, run: "dbt7", domain });
+      expect(sqlFor("sales")).toBe("select ci.create_schema('dbt7', 'sales')");
+      await ci.query(sqlFor("sales"));
+      await expect(ci.query(sqlFor("finance"))).rejects.toThrow("domain finance is restricted and CI is not one of its readers: add svc_ci to the readers of finance in team.yaml");
       const made = await ci.query<{ name: string; owner: string; comment: string }>(
         "SELECT nspname AS name, nspowner::regrole::text AS owner, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname LIKE 'ci\\_dbt7\\_%' ORDER BY 1");
       expect(made.rows.map((r) => [r.name, r.owner, parseCreatedMarker(r.comment) instanceof Date])).toEqual([
-        ["ci_dbt7_finance", "ci_builder", true], ["ci_dbt7_sales", "ci_builder", true],
+        ["ci_dbt7_sales", "ci_builder", true],
       ]);
       // What dbt-postgres's table materialization then runs, reading prod.
       await ci.query("create table ci_dbt7_sales.orders as (select id, note from prod_sales.sample)");

@@ -89,6 +89,20 @@ describe("permissionDiff", () => {
     expect(text).toContain("3 reads gained (1 on a restricted schema)");
   });
 
+  it("says \"CI can read prod_finance\" when the CI account joins a restricted domain's readers, and the reverse when it leaves", () => {
+    const ciAccount = baseRoster().service_accounts.find((a) => a.purpose === "ci")!.name;
+    const { diff, text } = change((doc) => void doc.domains[2]!.readers!.push(ciAccount));
+    expect(diff.prodRead).toEqual([expect.objectContaining({ principal: ciAccount, kind: "ci service account", change: "gains", schema: "prod_finance", restricted: true, via: ["ci_builder", "prod_finance_reader"] })]);
+    expect(text).toContain(`- 🔒 CI can read prod_finance (restricted): **${ciAccount}** (ci service account) gains read through ci_builder → prod_finance_reader; every CI run, code from any pull request, reads it\n`);
+    expect(text).toContain("1 read gained (1 on a restricted schema)");
+    const back = change((doc) => void (doc.domains[2]!.readers = doc.domains[2]!.readers!.filter((r) => r !== ciAccount)), (() => {
+      const doc = baseRoster();
+      doc.domains[2]!.readers!.push(ciAccount);
+      return doc;
+    })());
+    expect(back.text).toContain(`- 🔒 CI can no longer read prod_finance (restricted): **${ciAccount}** (ci service account) loses read through ci_builder → prod_finance_reader\n`);
+  });
+
   it("removes a developer: reads lost, role dropped, schemas retained with what each platform does", () => {
     const { diff, text } = change((doc) => {
       doc.developers = doc.developers.filter((d) => d.name !== "carol");

@@ -77,7 +77,7 @@ describe("plan report for the shipped team.yaml", () => {
       { name: "svc_ci", purpose: "ci", roles: ["ci_builder"], keyPairAuth: true },
       { name: "svc_prod", purpose: "prod", roles: ["prod_writer"], keyPairAuth: true },
     ]);
-    expect(report.ciSchemas).toEqual({ creator: "ci_builder", prefix: "ci_" });
+    expect(report.ciSchemas).toEqual({ creator: "ci_builder", prefix: "ci_", restrictedCopies: [], refused: ["finance"] });
   });
 
   it("counts everything", () => {
@@ -211,5 +211,20 @@ describe("the resources `pulumi up` would manage, as plan lists them", () => {
     const text = renderPlan(planReport(boundary, [], managed));
     expect(text).toMatch(/Resources `pulumi up` would manage \(Pulumi.prod.yaml\)\n\s+platform\s+type\s+count\n/);
     expect(text).toMatch(/\n\s+postgres\s+postgresql.Schema\s+17\n/);
+  });
+});
+
+describe("plan for a roster that lists the CI account among a restricted domain's readers", () => {
+  it("says CI can read prod_finance, as a restricted read, and that its CI schemas are restricted copies", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parseRosterText } = await import("../support/arbitraries");
+    const text = readFileSync(path.resolve(__dirname, "../../team.yaml"), "utf8").replace("readers: [carol, erin]", "readers: [carol, erin, svc_ci]");
+    const withCi = buildBoundary(parseRosterText(text));
+    const shown = renderPlan(planReport(withCi, checkBoundary(withCi), NOTHING_MANAGED, "team.yaml")).split("\n");
+    expect(shown).toContain("  CI can read prod_finance (restricted): ci_<run>_finance is a restricted copy, owned by the provisioner, so no CI run can share it");
+    expect(shown.find((l) => l.startsWith("  prod_finance *"))).toBeDefined();
+    expect(shown[shown.findIndex((l) => l.startsWith("  prod_finance *")) + 1]).toMatch(/^\s+read\s+prod_finance_reader\s+carol, erin, svc_ci$/);
+    expect(shown.some((l) => l.startsWith("  CI cannot read"))).toBe(false);
+    expect(renderPlan(report).split("\n")).toContain("  CI cannot read prod_finance (restricted): no CI schema for finance; to build it in CI, add the CI account to that domain's readers");
   });
 });

@@ -905,10 +905,28 @@ const cases: Case[] = [
         - name: svc_prod
           purpose: prod
     `,
-    expected: ['team.yaml:4:22: domains[0].readers[1]: "zed" is not a developer in this roster. Add them to developers or fix the name in readers.'],
+    expected: ['team.yaml:4:22: domains[0].readers[1]: "zed" is not a developer or a `purpose: ci` service account in this roster. Add them to developers or fix the name in readers.'],
   },
   {
-    rule: "a restricted-domain reader who is not a developer but a service account",
+    rule: "a restricted-domain reader who is the prod service account",
+    roster: yaml`
+      domains:
+        - name: finance
+          restricted: true
+          readers: [alice, svc_prod]
+      developers:
+        - name: alice
+          email: alice@acme.example
+      service_accounts:
+        - name: svc_prod
+          purpose: prod
+        - name: svc_ci
+          purpose: ci
+    `,
+    expected: ['team.yaml:4:22: domains[0].readers[1]: "svc_prod" is a service account (service_accounts[0]), not a developer or a `purpose: ci` account; the prod writer can already read every prod schema. Remove it from readers.'],
+  },
+  {
+    rule: "a restricted domain that lists one CI account of two: both hold ci_builder",
     roster: yaml`
       domains:
         - name: finance
@@ -922,8 +940,10 @@ const cases: Case[] = [
           purpose: prod
         - name: svc_ci
           purpose: ci
+        - name: svc_ci_nightly
+          purpose: ci
     `,
-    expected: ['team.yaml:4:22: domains[0].readers[1]: "svc_ci" is a service account (service_accounts[1]), not a developer; readers must be developers, and the prod writer can already read every prod schema. Remove it from readers.'],
+    expected: ['team.yaml:4:5: domains[0].readers: lists CI account svc_ci but not svc_ci_nightly; every `purpose: ci` account holds ci_builder, so all of them would read "finance". List every CI account or none.'],
   },
   {
     rule: "a developer working on a restricted domain they may not read",
@@ -1197,7 +1217,7 @@ describe("every problem at once", () => {
     `;
     expect(problems(roster)).toEqual([
       `team.yaml:3:5: domains[1].name: "Finance" has upper case ("F" at position 1). ${DOMAIN_RULE}; use "finance".`,
-      'team.yaml:5:15: domains[1].readers[0]: "carol" is not a developer in this roster. Add them to developers or fix the name in readers.',
+      'team.yaml:5:15: domains[1].readers[0]: "carol" is not a developer or a `purpose: ci` service account in this roster. Add them to developers or fix the name in readers.',
       "team.yaml:8:5: developers[0].email: is not a valid email address. Write it as name@example.com.",
       'team.yaml:9:22: developers[0].domains[1]: "markting" is not a domain in this roster (domains: sales, Finance). Fix the spelling or add the domain.',
       'team.yaml:11:5: developers[1].emial: unknown key "emial"; did you mean "email"? Fix the spelling.',

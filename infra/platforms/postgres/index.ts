@@ -37,7 +37,12 @@ export const CI_SCHEMA_LOCK = [0x57414343, 1] as const;
  * CREATE SCHEMA … AUTHORIZATION needs the owner to be able to SET ROLE the creator (a member before 16): the body grants
  * itself the creator for the statement and revokes what it granted, as the provider's withRolesGranted does.
  */
-export function ciCreateSchemaBody(prefix: string, creator: string): string {
+export function ciCreateSchemaBody(prefix: string, creator: string, restricted: CiRestrictedDomains = { copies: [], refused: [], ciAccounts: [] }): string {
+  const names = [...restricted.copies, ...restricted.refused, ...restricted.ciAccounts];
+  const bad = names.find((n) => !/^[a-z][a-z0-9_]*$/.test(n));
+  if (bad !== undefined) throw new RangeError(`ci.create_schema: "${bad}" is not a lowercase domain or account name`);
+  const sqlArray = (list: readonly string[]) => `ARRAY[${list.map((d) => `'${d}'`).join(", ")}]::pg_catalog.text[]`;
+  const accounts = restricted.ciAccounts.length > 0 ? restricted.ciAccounts.join(", ") : "a `purpose: ci` service account";
   return `
 DECLARE
   caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
@@ -45,6 +50,7 @@ DECLARE
   owner_name pg_catalog.text;
   schema_comment pg_catalog.text;
   already_member pg_catalog.bool;
+  is_copy pg_catalog.bool;
 BEGIN
   -- From here every name resolves in pg_catalog first, never in a schema (or pg_temp) the caller controls.
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -59,11 +65,23 @@ BEGIN
   IF to_regnamespace(quote_ident('${PROD_SCHEMA_PREFIX}' || domain)) IS NULL THEN
     RAISE EXCEPTION 'no domain %: CI schemas are made only for domains with a prod schema', domain USING ERRCODE = 'invalid_schema_name';
   END IF;
+  -- A restricted domain gets a CI schema only when the roster lists CI among its readers (D5), and then as a copy.
+  IF domain = ANY (${sqlArray(restricted.refused)}) THEN
+    RAISE EXCEPTION 'domain % is restricted and CI is not one of its readers: add ${accounts.replace(/'/g, "''")} to the readers of % in team.yaml', domain, domain
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  is_copy := domain = ANY (${sqlArray(restricted.copies)});
   -- One call at a time: two concurrent self-grants of the creator would race on the same pg_auth_members row.
   PERFORM pg_catalog.pg_advisory_xact_lock(${CI_SCHEMA_LOCK[0]}, ${CI_SCHEMA_LOCK[1]});
   SELECT pg_get_userbyid(oid_owner.nspowner), obj_description(oid_owner.oid, 'pg_namespace') INTO owner_name, schema_comment
     FROM pg_namespace AS oid_owner WHERE oid_owner.nspname = schema_name;
-  IF owner_name IS NULL THEN
+  IF owner_name IS NULL AND is_copy THEN
+    -- A restricted copy stays the provisioner's (this function's owner): the CI role creates in it but cannot share it.
+    EXECUTE pg_catalog.format('CREATE SCHEMA %I', schema_name);
+    EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', schema_name, '${creator}');
+    EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
+      '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+  ELSIF owner_name IS NULL THEN
     -- withRolesGranted: isMemberOfRole (16+: a row that allows SET), grantRoleMembership, then revoke only that grant.
     IF pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 160000 THEN
       SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members AS m WHERE m.roleid = '${creator}'::pg_catalog.regrole
@@ -82,13 +100,31 @@ BEGIN
     IF NOT already_member THEN
       EXECUTE pg_catalog.format('REVOKE %I FROM %I', '${creator}', current_user);
     END IF;
-  ELSIF owner_name <> '${creator}' OR coalesce(strpos(schema_comment, '${CREATED_MARKER}'), 0) = 0 THEN
+  ELSIF owner_name <> (CASE WHEN is_copy THEN current_user::pg_catalog.text ELSE '${creator}' END) OR coalesce(strpos(schema_comment, '${CREATED_MARKER}'), 0) = 0 THEN
     -- Only a schema this function made (owned by ${creator}, stamped) is handed back; cleanup-ci can date only those.
     RAISE EXCEPTION 'schema % exists but was not made by ci.create_schema (owner %)', schema_name, owner_name USING ERRCODE = 'insufficient_privilege';
   END IF;
   PERFORM pg_catalog.set_config('search_path', caller_path, true);
   RETURN schema_name;
 END`;
+}
+
+/** The restricted domains ci.create_schema knows: those it makes copies for, those it refuses, and who CI is. */
+export interface CiRestrictedDomains {
+  copies: readonly string[];
+  refused: readonly string[];
+  /** The roster's `purpose: ci` accounts, for the refusal's fix. */
+  ciAccounts: readonly string[];
+}
+
+/** What the boundary says about CI and restricted domains, for ci.create_schema. */
+export function ciRestrictedDomains(boundary: Boundary): CiRestrictedDomains {
+  const copies = boundary.ciSchemas.restrictedCopies;
+  return {
+    copies,
+    refused: boundary.schemas.filter((s) => s.kind === "prod" && s.restricted && !copies.includes(s.domain)).map((s) => s.domain),
+    ciAccounts: boundary.principals.filter((p) => p.purpose === "ci").map((p) => p.name),
+  };
 }
 
 /** Grants replace their whole scope (REVOKE ALL, then GRANT); a create-before-delete replacement would revoke what it just granted. */
@@ -200,7 +236,7 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
     database, schema: CI_FUNCTION_SCHEMA, name: "create_schema", language: "plpgsql", returns: "text",
     securityDefiner: true, volatility: "VOLATILE",
     args: [{ name: "run", type: "text" }, { name: "domain", type: "text" }],
-    body: ciCreateSchemaBody(boundary.ciSchemas.prefix, creator),
+    body: ciCreateSchemaBody(boundary.ciSchemas.prefix, creator, ciRestrictedDomains(boundary)),
   }, { parent: access, dependsOn: made.slice(-1), deleteBeforeReplace: true });
   made.push(createSchema);
   made.push(list.resource(PG.grant, `${CI_FUNCTION_SCHEMA}/${creator}/functions`, {

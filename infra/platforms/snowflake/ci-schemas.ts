@@ -1,5 +1,6 @@
 import { CI_SCHEMA_PREFIX, snowflakeName } from "../../roster/naming";
 import { quoted } from "./identifiers";
+import { SNOWFLAKE_PRIVILEGES } from "./privileges";
 
 // CI creates schemas only through CREATE_CI_SCHEMA: CREATE SCHEMA on the database would let it create, or rename to, a PROD_ name (D1).
 // Pure, so the interpreter and the policy pack can recognise the procedure by its exact body. Snowflake Scripting as in
@@ -31,6 +32,9 @@ export interface CiSchemaProcedureSpec {
   domains: readonly string[];
   /** Restricted domains the creator cannot read, refused with their own message (D5). Upper case. */
   restricted: readonly string[];
+  /** Restricted domains the creator reads (CI listed among their readers): their CI schemas stay the owner's, managed
+   *  access, with the creator's CREATE privileges, so no CI run can share them (D5). Upper case, among `domains`. */
+  copies: readonly string[];
 }
 
 const sqlList = (names: readonly string[]): string => `ARRAY_CONSTRUCT(${names.map((n) => `'${n}'`).join(", ")})`;
@@ -39,12 +43,17 @@ const sqlList = (names: readonly string[]): string => `ARRAY_CONSTRUCT(${names.m
  * The body. RUN and DOMAIN reach SQL text only once they match their patterns, and then double-quoted. Snowflake DDL
  * commits on its own, so: the schema is TRANSIENT (a dropped one costs no Fail-safe storage), the hand-over runs in a
  * block that drops the schema again if it fails, and a schema left half-made anyway (the owner's, with the marker) is
- * handed over by the next call instead of blocking every later one.
+ * handed over by the next call instead of blocking every later one. A restricted domain's copy (CI among its readers)
+ * stays with the owner, managed access, the creator holding USAGE and CREATE: only the owner grants there, so no CI
+ * run can share it (D5).
  */
 export function createCiSchemaBody(spec: CiSchemaProcedureSpec): string {
-  const { database, creator, owner, marker, domains, restricted } = spec;
+  const { database, creator, owner, marker, domains, restricted, copies } = spec;
+  // What the creator gets on a copy: what "write" means on a schema (USAGE and the CREATEs), never OWNERSHIP.
+  const copyPrivileges = SNOWFLAKE_PRIVILEGES.write.schema;
   const names: [string, string][] = [["database", database], ["creator", creator], ["owner", owner],
-    ...domains.map((d): [string, string] => ["domain", d]), ...restricted.map((d): [string, string] => ["restricted domain", d])];
+    ...domains.map((d): [string, string] => ["domain", d]), ...restricted.map((d): [string, string] => ["restricted domain", d]),
+    ...copies.map((d): [string, string] => ["copied domain", d])];
   for (const [what, value] of names)
     if (!IDENTIFIER.test(value)) throw new RangeError(`CREATE_CI_SCHEMA: ${what} "${value}" is not an upper-case Snowflake identifier`);
   if (!MARKER.test(marker)) throw new RangeError(`CREATE_CI_SCHEMA: creation marker "${marker}" is not of the form word:word=`);
@@ -61,7 +70,7 @@ DECLARE
   invalid_name EXCEPTION (-20001, 'CI schemas are ${ci}<RUN>_<DOMAIN>: RUN is letters and digits only (no _), DOMAIN starts with a letter');
   unknown_domain EXCEPTION (-20002, 'CI schemas are made only for domains with a prod schema ${creator} reads');
   taken EXCEPTION (-20003, 'that schema exists and ${creator} does not own it');
-  restricted_domain EXCEPTION (-20004, 'that domain is restricted: ${creator} cannot read its prod schema, so CI cannot copy it');
+  restricted_domain EXCEPTION (-20004, 'that domain is restricted and CI is not one of its readers: add the purpose: ci account to its readers in team.yaml');
 BEGIN
   run_id := UPPER(RUN);
   domain_name := UPPER(DOMAIN);
@@ -80,6 +89,18 @@ BEGIN
   END IF;
   SELECT MAX(SCHEMA_OWNER), MAX(COMMENT) INTO :owner_role, :schema_comment FROM ${db}.INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = :schema_name;
   IF (owner_role = '${creator}') THEN
+    RETURN schema_name;
+  END IF;
+  IF (ARRAY_CONTAINS(domain_name::VARIANT, ${sqlList(copies)})) THEN
+    IF (owner_role IS NOT NULL AND NOT (owner_role = '${owner}' AND STARTSWITH(schema_comment, '${marker}'))) THEN
+      RAISE taken;
+    END IF;
+    IF (owner_role IS NULL) THEN
+      ddl := 'CREATE TRANSIENT SCHEMA ${db}."' || schema_name || '" WITH MANAGED ACCESS COMMENT = ''${marker}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '''';
+      EXECUTE IMMEDIATE :ddl;
+    END IF;
+    ddl := 'GRANT ${copyPrivileges.join(", ")} ON SCHEMA ${db}."' || schema_name || '" TO ROLE ${quoted(creator)}';
+    EXECUTE IMMEDIATE :ddl;
     RETURN schema_name;
   END IF;
   IF (owner_role IS NOT NULL AND NOT (owner_role = '${owner}' AND STARTSWITH(schema_comment, '${marker}'))) THEN
@@ -124,9 +145,10 @@ export function ciSchemaCreatorOf(procedure: { database: string; definition: str
   const owner = /owner_role = '([A-Z][A-Z0-9_]*)' AND STARTSWITH/.exec(definition)?.[1];
   const restricted = listAfter(definition, "IF (ARRAY_CONTAINS(domain_name::VARIANT, ");
   const domains = listAfter(definition, "IF (NOT ARRAY_CONTAINS(domain_name::VARIANT, ");
-  if (creator === undefined || marker === undefined || owner === undefined || restricted === undefined || domains === undefined) return undefined;
+  const copies = creator === undefined ? undefined : listAfter(definition, `IF (owner_role = '${creator}') THEN RETURN schema_name; END IF; IF (ARRAY_CONTAINS(domain_name::VARIANT, `);
+  if (creator === undefined || marker === undefined || owner === undefined || restricted === undefined || domains === undefined || copies === undefined) return undefined;
   try {
-    const body = createCiSchemaBody({ database: procedure.database, creator, owner, marker, domains, restricted });
+    const body = createCiSchemaBody({ database: procedure.database, creator, owner, marker, domains, restricted, copies });
     return definition === folded(body) ? creator : undefined;
   } catch {
     return undefined;

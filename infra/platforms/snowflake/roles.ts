@@ -70,5 +70,6 @@ export function ciSchemaProcedureSpec(boundary: Boundary, database: string, owne
     marker,
     domains: prod.filter((s) => readable.has(s.name)).map((s) => snowflakeName(s.domain)),
     restricted: prod.filter((s) => !readable.has(s.name)).map((s) => snowflakeName(s.domain)),
+    copies: boundary.ciSchemas.restrictedCopies.map(snowflakeName),
   };
 }

@@ -65,6 +65,18 @@ describe("PostgreSQL resources for the shipped roster", () => {
     expect(unnamed.find((r) => r.name === "carol_finance" && r.type === "postgresql:index/schema:Schema")?.inputs).toEqual({ name: "carol_finance", database: "analytics" });
   });
 
+  it("has ci.create_schema refuse the restricted domain CI is no reader of, naming the roster change; with CI listed, make its schema a copy", () => {
+    const body = String(named("postgresql:index/function:Function", "ci.create_schema").inputs.body);
+    expect(body).toContain("IF domain = ANY (ARRAY['finance']::pg_catalog.text[]) THEN");
+    expect(body).toContain("RAISE EXCEPTION 'domain % is restricted and CI is not one of its readers: add svc_ci to the readers of % in team.yaml', domain, domain");
+    expect(body).toContain("is_copy := domain = ANY (ARRAY[]::pg_catalog.text[]);");
+    const withCi = { ...boundary, ciSchemas: { ...boundary.ciSchemas, restrictedCopies: ["finance"] } };
+    const copying = String(postgresResources(withCi, shippedSettings()).find((r) => r.name === "ci.create_schema")!.inputs.body);
+    expect(copying).toContain("IF domain = ANY (ARRAY[]::pg_catalog.text[]) THEN");
+    expect(copying).toContain("is_copy := domain = ANY (ARRAY['finance']::pg_catalog.text[]);");
+    expect(copying).toContain("EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', schema_name, 'ci_builder');");
+  });
+
   it("denies PUBLIC everything on each prod schema and its tables", () => {
     for (const scope of ["schema", "table"]) {
       const grant = named("postgresql:index/grant:Grant", `prod_sales/public/${scope === "table" ? "tables" : "schema"}`);

@@ -309,6 +309,25 @@ describe("Snowflake resources for the shipped roster", () => {
     expect(reading.schemaCreation.filter((c) => c.names !== CI_SCHEMA_NAMES)).toEqual([]);
   });
 
+  it("keeps CI's schemas of a restricted domain it is a reader of with the provisioner's role, managed access, and refuses the others by the roster change", () => {
+    const shippedBody = named(T.procedureSql, "create_ci_schema").inputs.procedureDefinition as string;
+    expect(shippedBody).toContain("'that domain is restricted and CI is not one of its readers: add the purpose: ci account to its readers in team.yaml'");
+    const yaml = rosterText.replace("readers: [carol, erin]", "readers: [carol, erin, svc_ci]");
+    expect(yaml).not.toBe(rosterText);
+    const withCi = snowflakeResources(buildBoundary(parseRoster(yaml, "team.yaml").roster!), settings);
+    const body = withCi.find((r) => r.type === T.procedureSql)!.inputs.procedureDefinition as string;
+    for (const part of [
+      "IF (ARRAY_CONTAINS(domain_name::VARIANT, ARRAY_CONSTRUCT())) THEN\n    RAISE restricted_domain;",
+      "IF (NOT ARRAY_CONTAINS(domain_name::VARIANT, ARRAY_CONSTRUCT('FINANCE', 'MARKETING', 'PRODUCT', 'SALES'))) THEN",
+      "IF (ARRAY_CONTAINS(domain_name::VARIANT, ARRAY_CONSTRUCT('FINANCE'))) THEN\n    IF (owner_role IS NOT NULL",
+      `'CREATE TRANSIENT SCHEMA "ANALYTICS"."' || schema_name || '" WITH MANAGED ACCESS COMMENT = ''${CREATED_MARKER}'`,
+      `'GRANT USAGE, CREATE TABLE, CREATE VIEW, CREATE SEQUENCE, CREATE FUNCTION, CREATE PROCEDURE, CREATE STAGE, CREATE FILE FORMAT, CREATE STREAM ON SCHEMA "ANALYTICS"."' || schema_name || '" TO ROLE "CI_BUILDER"'`,
+    ]) expect(body).toContain(part);
+    // The copy branch returns before any GRANT OWNERSHIP: a restricted copy is never handed to CI_BUILDER.
+    expect(body.indexOf("WITH MANAGED ACCESS")).toBeLessThan(body.indexOf("GRANT OWNERSHIP"));
+    expect(body.slice(body.indexOf("WITH MANAGED ACCESS"), body.indexOf("GRANT OWNERSHIP"))).toContain("RETURN schema_name;");
+  });
+
   it("lets CI create schemas only through CREATE_CI_SCHEMA: an owner's-rights procedure that validates, checks the domain and hands over", () => {
     const procedure = named(T.procedureSql, "create_ci_schema");
     expect(procedure).toMatchObject({

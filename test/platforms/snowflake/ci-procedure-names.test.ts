@@ -7,7 +7,7 @@ import { createCiSchemaBody } from "../../../infra/platforms/snowflake/ci-schema
 // unless called qualified, and Snowflake has no user-defined types or operators to plant.
 
 const body = createCiSchemaBody({
-  database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: "warehouse-access:created=", domains: ["SALES"], restricted: ["FINANCE"],
+  database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: "warehouse-access:created=", domains: ["SALES"], restricted: ["FINANCE"], copies: ["HR"],
 });
 const BUILT_INS = new Set(["UPPER", "REGEXP_LIKE", "LENGTH", "TO_VARCHAR", "SYSDATE", "COUNT", "MAX", "ARRAY_CONTAINS", "ARRAY_CONSTRUCT", "STARTSWITH"]);
 const KEYWORDS = new Set(["IF", "ELSEIF", "EXCEPTION", "NOT", "AND"]);

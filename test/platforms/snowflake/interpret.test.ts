@@ -95,7 +95,7 @@ describe("interpretSnowflakeAccess", () => {
 
 /** CREATE_CI_SCHEMA's body for the test account, or with parts changed. */
 const ciBody = (spec: Partial<CiSchemaProcedureSpec> = {}): string =>
-  createCiSchemaBody({ database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: CREATED_MARKER, domains: ["SALES"], restricted: ["FINANCE"], ...spec });
+  createCiSchemaBody({ database: "ANALYTICS", creator: "CI_BUILDER", owner: "SYSADMIN", marker: CREATED_MARKER, domains: ["SALES"], restricted: ["FINANCE"], copies: [], ...spec });
 
 describe("interpretSnowflakeAccess: schema creation and procedures", () => {
   const GOVERNANCE = quoted("ANALYTICS", "GOVERNANCE");
@@ -185,5 +185,8 @@ describe("interpretSnowflakeAccess: schema creation and procedures", () => {
     // Every part of the spec is recognised: another owner, other domains, another restricted list.
     expect(of(ciBody({ owner: "WAREHOUSE_PROVISIONER", domains: ["SALES", "MARKETING"], restricted: ["FINANCE"] }))).toBe("CI_BUILDER");
     expect(of(ciBody({ restricted: [] }).replace("ARRAY_CONSTRUCT('SALES')", "ARRAY_CONSTRUCT('SALES', 'FINANCE')"))).toBe("CI_BUILDER");
+    // And the restricted copies CI reads, with the privileges it gets on them.
+    expect(of(ciBody({ domains: ["SALES", "FINANCE"], restricted: [], copies: ["FINANCE"] }))).toBe("CI_BUILDER");
+    expect(of(ciBody({ domains: ["SALES", "FINANCE"], restricted: [], copies: ["FINANCE"] }).replace("'GRANT USAGE, CREATE TABLE,", "'GRANT OWNERSHIP, USAGE, CREATE TABLE,"))).toBeUndefined();
   });
 });
