@@ -2,8 +2,8 @@ import type pg from "pg";
 import { CI_BUILDER, CI_SCHEMA_PREFIX, likePrefix } from "../roster/naming";
 import { CREATED_MARKER, parseCreatedMarker } from "./schema";
 
-// Stale CI schemas: named ci_..., owned by ci_builder, and created (by the marker createCiSchema writes) longer ago than
-// the threshold. Anything else is listed with the reason it stays: an unmarked schema's age is unknown, and a guess
+// Stale CI schemas: named ci_..., owned by ci_builder (or, for a restricted CI copy, by the provisioner, when the
+// provisioner runs the cleanup), and created (by the marker createCiSchema writes) longer ago than the threshold. Anything else is listed with the reason it stays: an unmarked schema's age is unknown, and a guess
 // could drop a schema a CI job is building into right now.
 
 export type CleanupAction = "drop" | "keep" | "skip";
@@ -56,18 +56,23 @@ interface CiRow {
   comment: string | null;
 }
 
+// current_user: a restricted CI copy belongs to the provisioner, so only a cleanup run as the provisioner may drop it.
 const LIST_SQL = `
-SELECT now() AS now,
+SELECT now() AS now, current_user AS me,
        coalesce(json_agg(json_build_object('schema', n.nspname, 'owner', pg_get_userbyid(n.nspowner),
                                            'comment', obj_description(n.oid, 'pg_namespace')) ORDER BY n.nspname)
                 FILTER (WHERE n.oid IS NOT NULL), '[]') AS schemas
   FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname LIKE $1`;
 
-/** What cleanup does to one ci_ schema and why; `creator` is ci_builder as the platform names it (CI_BUILDER on Snowflake). */
-export function judgeCiSchema(row: CiRow, now: Date, olderThanSeconds: number, options: { run?: string; creator?: string } = {}): CiSchemaVerdict {
-  const { run, creator = CI_BUILDER } = options;
+/**
+ * What cleanup does to one ci_ schema and why; `creator` is ci_builder as the platform names it (CI_BUILDER on
+ * Snowflake). `copyOwner` is the session's own role when it may also drop restricted CI copies: only the provisioner
+ * owns a marked ci_ schema besides ci_builder, since the marker is a comment only a schema's owner can write.
+ */
+export function judgeCiSchema(row: CiRow, now: Date, olderThanSeconds: number, options: { run?: string; creator?: string; copyOwner?: string } = {}): CiSchemaVerdict {
+  const { run, creator = CI_BUILDER, copyOwner } = options;
   const base = { schema: row.schema, owner: row.owner, createdAt: null, ageSeconds: null };
-  if (row.owner !== creator) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${creator}` };
+  if (row.owner !== creator && row.owner !== copyOwner) return { ...base, action: "skip", reason: `owned by ${row.owner}, not ${creator}` };
   const created = parseCreatedMarker(row.comment);
   if (created === "none") return { ...base, action: "skip", reason: `no creation marker (${CREATED_MARKER}...) in its comment: age unknown` };
   if (created === "unreadable") return { ...base, action: "skip", reason: "its creation marker is not a UTC ISO time: age unknown" };
@@ -87,12 +92,12 @@ export interface RunSchemas {
 
 /** Every ci_ schema (or one run's) with what cleanup would do to it and why; reads the catalog once and changes nothing. */
 export async function planCleanup(client: pg.Client, olderThanSeconds: number, only?: RunSchemas): Promise<CleanupResult> {
-  const result = await client.query<{ now: Date; schemas: CiRow[] }>(LIST_SQL, [likePrefix(CI_SCHEMA_PREFIX)]);
-  const { now, schemas } = result.rows[0]!;
+  const result = await client.query<{ now: Date; me: string; schemas: CiRow[] }>(LIST_SQL, [likePrefix(CI_SCHEMA_PREFIX)]);
+  const { now, me, schemas } = result.rows[0]!;
   const listed = only === undefined ? schemas : schemas.filter((row) => only.names.includes(row.schema));
   return {
     dryRun: true, ...(only === undefined ? {} : { run: only.run }), olderThanSeconds, now: now.toISOString(),
-    schemas: listed.map((row) => judgeCiSchema(row, now, olderThanSeconds, only === undefined ? {} : { run: only.run })),
+    schemas: listed.map((row) => judgeCiSchema(row, now, olderThanSeconds, { copyOwner: me, ...(only === undefined ? {} : { run: only.run }) })),
   };
 }
 
@@ -101,7 +106,7 @@ const LOCK_TIMEOUT = "10s";
 
 /**
  * Drops each stale schema with DROP SCHEMA ... CASCADE, one transaction each, after checking again inside that
- * transaction that it is still ci_builder's with the same marker. A failed drop is recorded and the rest go on.
+ * transaction that it still has the owner and the marker it was listed with. A failed drop is recorded and the rest go on.
  */
 export async function cleanupCiSchemas(
   client: pg.Client,
@@ -119,7 +124,7 @@ export async function cleanupCiSchemas(
       );
       const row = again.rows[0];
       const marker = row && parseCreatedMarker(row.comment);
-      if (row === undefined || row.owner !== CI_BUILDER || !(marker instanceof Date) || marker.toISOString() !== verdict.createdAt) {
+      if (row === undefined || row.owner !== verdict.owner || !(marker instanceof Date) || marker.toISOString() !== verdict.createdAt) {
         await client.query("ROLLBACK");
         verdict.dropped = false;
         verdict.error = row === undefined ? "already gone" : "changed since it was listed: left alone";

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBoundary } from "../../infra/boundary/build";
 import { checkBoundary } from "../../infra/boundary/rules";
 import { auditLive } from "../../infra/audit/live";
+import { cleanupCiSchemas } from "../../infra/ci/cleanup";
 import { createCiSchema } from "../../infra/ci/schema";
 import { declareResources } from "../../infra/platforms/declare";
 import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
@@ -101,8 +102,29 @@ describe("CI and the restricted finance domain", () => {
       for (const table of ["ci_8_finance.invoices", "ci_8_finance.invoices_view"])
         expect(await as("bob", (c) => failure(c.query(`SELECT * FROM ${table}`)))).toBe("permission denied for schema ci_8_finance");
       expect(await as("svc_ci", async (c) => (await c.query("SELECT count(*)::int AS n FROM ci_8_finance.invoices_view")).rows)).toEqual([{ n: 1 }]);
-      // The schema itself is not CI's to drop (cleanup-ci leaves it, see the README).
+      // The schema itself is not CI's to drop: cleanup-ci run as the provisioner drops it (next test).
       expect(await as("svc_ci", (c) => failure(c.query("DROP SCHEMA ci_8_finance CASCADE")))).toBe("must be owner of schema ci_8_finance");
+    });
+
+    it("cleanup-ci as CI leaves the copy; as the provisioner it drops it with what CI built, and only that run's", async () => {
+      expect(await as("svc_ci", (c) => createCiSchema(c, "9", "finance"))).toMatchObject({ schema: "ci_9_finance", owner: "provisioner" });
+      const run8 = { run: "8", names: ["ci_8_finance", "ci_8_sales"] };
+      const byCi = await as("svc_ci", (c) => cleanupCiSchemas(c, { olderThanSeconds: 86_400, dryRun: false, run: run8 }));
+      expect(byCi.schemas.map((v) => [v.schema, v.action, v.reason])).toEqual([["ci_8_finance", "skip", "owned by provisioner, not ci_builder"]]);
+      const provisioner = await sandbox.connect();
+      try {
+        // An unmarked schema with a CI name is not the provisioner's to drop either: its age and origin are unknown.
+        await provisioner.query("CREATE SCHEMA ci_10_finance");
+        const stale = await cleanupCiSchemas(provisioner, { olderThanSeconds: 86_400, dryRun: true });
+        expect(stale.schemas.find((v) => v.schema === "ci_10_finance")).toMatchObject({ action: "skip", reason: expect.stringMatching(/^no creation marker/) });
+        const byProvisioner = await cleanupCiSchemas(provisioner, { olderThanSeconds: 86_400, dryRun: false, run: run8 });
+        expect(byProvisioner.schemas.map((v) => [v.schema, v.action, v.dropped])).toEqual([["ci_8_finance", "drop", true]]);
+        await provisioner.query("DROP SCHEMA ci_10_finance");
+      } finally {
+        await provisioner.end();
+      }
+      const left = await admin.query("SELECT nspname AS schema FROM pg_namespace WHERE nspname LIKE 'ci\\_%\\_finance' ORDER BY 1");
+      expect(left.rows).toEqual([{ schema: "ci_9_finance" }]);
     });
   });
 });
