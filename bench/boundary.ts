@@ -114,7 +114,7 @@ function main(): void {
       results.push(m);
       const total = Object.entries(m.coldMs).filter(([k]) => !k.includes("not in target")).reduce((sum, [, ms]) => sum + ms, 0);
       const parts = Object.entries(m.coldMs).map(([k, ms]) => `${k} ${fixed(ms)}`).join(", ");
-      console.log(`${`${size.developers}×${size.domains}`.padEnd(8)} ${(p === "parse" ? "parse + validate YAML" : "build + check + paths").padEnd(22)} cold ${fixed(total).padStart(8)}   warm ${fixed(m.warmMs).padStart(8)}   peak RSS ${String(m.peakRssMb).padStart(4)} MB (${m.startRssMb} MB before the first run: node, ts-node, input)`);
+      console.log(`${`${size.developers}×${size.domains}`.padEnd(8)} ${(p === "parse" ? "parse + validate YAML" : "build + check + paths").padEnd(22)} cold ${fixed(total).padStart(8)}   warm ${fixed(m.warmMs).padStart(8)}   peak RSS ${String(m.peakRssMb).padStart(4)} MB (${m.startRssMb} MB before the first run: node, sucrase, input)`);
       console.log(`${"".padEnd(31)} ${parts}`);
       console.log(`${"".padEnd(31)} ${m.counts}`);
     }

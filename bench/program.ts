@@ -82,6 +82,7 @@ async function child(mode: "program" | "floor", platform: Platform, developers: 
   }));
 }
 
+/** The program and its floor load through ts-node, as `pulumi up` loads the program (the CLIs use sucrase). */
 function inChild(mode: "program" | "floor", platform: Platform, developers: number, domains: number, env: Record<string, string> = {}): Run {
   const result = spawnSync(process.execPath, ["--max-old-space-size=8192", "-r", "ts-node/register/transpile-only", __filename, "--child", mode, platform, String(developers), String(domains)], {
     encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env },
