@@ -5,7 +5,8 @@ import { SHOW_SCHEMAS, readRows, textOf, type ResultShape } from "../audit/snowf
 import { judgeCiSchema, type CiSchemaVerdict, type CleanupResult } from "./cleanup";
 import { parseCreatedMarker } from "./schema";
 
-// Stale CI schemas on Snowflake, with PostgreSQL's guarantees: only CI_BUILDER's schemas named CI_..., carrying the
+// Stale CI schemas on Snowflake, with PostgreSQL's guarantees: only CI_BUILDER's schemas named CI_... (and, run with
+// the provisioner's role, the restricted CI copies that role owns: only an owner can write the marker), carrying the
 // creation marker CREATE_CI_SCHEMA writes, older than the threshold; each looked up again just before its drop (DDL
 // commits on its own in Snowflake, so the check and the drop cannot share a transaction), dropped RESTRICT so a schema
 // whose tables other schemas reference by foreign key stays (docs "DROP SCHEMA": RESTRICT).
@@ -13,11 +14,13 @@ import { parseCreatedMarker } from "./schema";
 const CREATOR = snowflakeName(CI_BUILDER);
 const PREFIX = snowflakeName(CI_SCHEMA_PREFIX);
 
-const NOW: ResultShape = { what: "SELECT SYSDATE()", source: "docs.snowflake.com/en/sql-reference/functions/sysdate", columns: { NOW: ["text"] } };
+const NOW: ResultShape = {
+  what: "SELECT SYSDATE(), CURRENT_ROLE()", source: "docs.snowflake.com/en/sql-reference/functions/sysdate, …/current_role", columns: { NOW: ["text"], ROLE: ["text"] },
+};
 /** DROP returns one row with a status message (docs "DROP SCHEMA", Output: "<name> successfully dropped."). */
 const DROPPED: ResultShape = { what: "DROP SCHEMA", source: "docs.snowflake.com/en/sql-reference/sql/drop-schema", columns: { status: ["text"] } };
 
-const NOW_SQL = `SELECT TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS NOW`;
+const NOW_SQL = `SELECT TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS NOW, CURRENT_ROLE() AS ROLE`;
 const sqlString = (text: string): string => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 /** SHOW's LIKE is case-insensitive and `_` matches any character: rows are filtered again by exact name. */
 const listSql = (database: string, like: string): string => `SHOW SCHEMAS LIKE ${sqlString(like)} IN DATABASE ${quoted(database)}`;
@@ -42,12 +45,13 @@ export async function planSnowflakeCleanup(session: SnowflakeSession, database: 
     ciRows(session, database, `${PREFIX}%`),
   ]);
   const now = new Date(textOf(nowRows[0] ?? {}, "NOW"));
+  const role = textOf(nowRows[0] ?? {}, "ROLE");
   if (Number.isNaN(now.getTime())) throw new Error(`${NOW_SQL}: returned no time`);
   return {
     dryRun: true,
     olderThanSeconds,
     now: now.toISOString(),
-    schemas: rows.sort((a, b) => a.schema.localeCompare(b.schema)).map((row) => judgeCiSchema(row, now, olderThanSeconds, { creator: CREATOR })),
+    schemas: rows.sort((a, b) => a.schema.localeCompare(b.schema)).map((row) => judgeCiSchema(row, now, olderThanSeconds, { creator: CREATOR, copyOwner: role })),
   };
 }
 
@@ -66,7 +70,7 @@ export async function cleanupSnowflakeCiSchemas(
       if (again === undefined) {
         verdict.dropped = false;
         verdict.error = "already gone";
-      } else if (again.owner !== CREATOR || !(marker instanceof Date) || marker.toISOString() !== verdict.createdAt) {
+      } else if (again.owner !== verdict.owner || !(marker instanceof Date) || marker.toISOString() !== verdict.createdAt) {
         verdict.dropped = false;
         verdict.error = "changed since it was listed: left alone";
       } else {

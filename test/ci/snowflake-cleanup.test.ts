@@ -47,6 +47,32 @@ describe("cleanup-ci on Snowflake", () => {
     expect(result.now).toBe(NOW.toISOString());
   });
 
+  it("leaves a restricted CI copy to the provisioner's role, which drops it (and, through the roll-up, CI_BUILDER's)", async () => {
+    const withCopy = () => {
+      const a = account();
+      a.schemas.push({ database: DATABASE, name: "CI_105_FINANCE", owner: "WAREHOUSE_PROVISIONER", managedAccess: true, transient: true, comment: marker(30) });
+      return a;
+    };
+    const asCi = withCopy();
+    const byCi = await cleanupSnowflakeCiSchemas(sessionOf(asCi.connection()), DATABASE, { olderThanSeconds: 24 * 3_600, dryRun: false });
+    expect(verdicts(byCi).CI_105_FINANCE).toEqual(["skip", "owned by WAREHOUSE_PROVISIONER, not CI_BUILDER"]);
+    expect(asCi.dropped).toEqual(["CI_100_SALES", "CI_104_SALES"]);
+
+    const asProvisioner = withCopy();
+    asProvisioner.sessionRole = "WAREHOUSE_PROVISIONER";
+    asProvisioner.grantRole("CI_BUILDER", "ROLE", "WAREHOUSE_PROVISIONER");
+    const byProvisioner = await cleanupSnowflakeCiSchemas(sessionOf(asProvisioner.connection()), DATABASE, { olderThanSeconds: 24 * 3_600, dryRun: false });
+    expect(verdicts(byProvisioner).CI_102_SALES).toEqual(["skip", "owned by DEV_ALICE, not CI_BUILDER"]);
+    expect(asProvisioner.dropped).toEqual(["CI_100_SALES", "CI_104_SALES", "CI_105_FINANCE"]);
+
+    // Without the roll-up the provisioner's role may not drop CI_BUILDER's schemas: Snowflake says so, and it is recorded.
+    const noRollUp = withCopy();
+    noRollUp.sessionRole = "WAREHOUSE_PROVISIONER";
+    const refused = await cleanupSnowflakeCiSchemas(sessionOf(noRollUp.connection()), DATABASE, { olderThanSeconds: 24 * 3_600, dryRun: false });
+    expect(noRollUp.dropped).toEqual(["CI_105_FINANCE"]);
+    expect(refused.schemas.find((v) => v.schema === "CI_100_SALES")).toMatchObject({ dropped: false, error: expect.stringMatching(/Insufficient privileges to operate on schema 'CI_100_SALES'/) });
+  });
+
   it("with --dry-run lists the same and drops nothing", async () => {
     const a = account();
     const result = await cleanupSnowflakeCiSchemas(sessionOf(a.connection()), DATABASE, { olderThanSeconds: 24 * 3_600, dryRun: true });

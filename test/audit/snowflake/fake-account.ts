@@ -105,6 +105,8 @@ export class FakeSnowflakeAccount {
   now = new Date();
   /** Schemas dropped, in order. */
   readonly dropped: string[] = [];
+  /** The session's primary role (CURRENT_ROLE()): DROP SCHEMA needs it to own the schema or inherit its owner. */
+  sessionRole = "CI_BUILDER";
   /** A schema DROP ... RESTRICT leaves (as Snowflake does when foreign keys elsewhere reference its tables). */
   dropRefusal?: (schema: SchemaRow) => boolean;
   /** Rewrites a result before it is returned: how tests make Snowflake answer in a shape the audit must refuse. */
@@ -274,17 +276,26 @@ export class FakeSnowflakeAccount {
       }));
       return { columns: [...text("PRIVILEGE", "GRANTED_ON", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME"), { name: "OBJECT_COUNT", type: "fixed" }, { name: "SOME_NAMES", type: "array" }], rows };
     }
-    if (sqlText === `SELECT TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS NOW`)
-      return { columns: text("NOW"), rows: [{ NOW: this.now.toISOString().replace(/\.\d{3}Z$/, "Z") }] };
+    if (sqlText === `SELECT TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS NOW, CURRENT_ROLE() AS ROLE`)
+      return { columns: text("NOW", "ROLE"), rows: [{ NOW: this.now.toISOString().replace(/\.\d{3}Z$/, "Z"), ROLE: this.sessionRole }] };
     if ((m = /^DROP SCHEMA "([^"]+)"\."([^"]+)" RESTRICT$/.exec(sqlText))) {
       const schema = this.schemas.find((s) => s.database === m![1] && s.name === m![2]);
       if (schema === undefined) throw new Error(`SQL compilation error:\nSchema '${m[1]}.${m[2]}' does not exist or not authorized.`);
+      // docs "DROP SCHEMA", Access control requirements: OWNERSHIP, held or inherited through the role hierarchy.
+      if (!this.inherits(this.sessionRole, schema.owner)) throw new Error(`SQL access control error:\nInsufficient privileges to operate on schema '${schema.name}'`);
       if (this.dropRefusal?.(schema)) return { columns: text("status"), rows: [{ status: `Cannot drop schema '${schema.name}', as it is referenced by foreign keys.` }] };
       this.schemas = this.schemas.filter((s) => s !== schema);
       this.dropped.push(schema.name);
       return { columns: text("status"), rows: [{ status: `${schema.name} successfully dropped.` }] };
     }
     throw new Error(`SQL compilation error: the fake account does not know this statement:\n${sqlText}`);
+  }
+
+  /** Whether `role` is `held` or a role `held` has been granted to, directly or through other roles. */
+  private inherits(role: string, held: string): boolean {
+    const seen = new Set<string>();
+    const walk = (r: string): boolean => r === held || (!seen.has(r) && (seen.add(r), this.grants.some((g) => g.grantedOn === "ROLE" && g.grantedTo === "ROLE" && g.grantee === r && walk(g.name))));
+    return walk(role);
   }
 
   private showRow(g: Grant, name: string): Record<string, unknown> {
