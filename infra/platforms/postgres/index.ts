@@ -43,6 +43,9 @@ export function ciCreateSchemaBody(prefix: string, creator: string, restricted: 
   if (bad !== undefined) throw new RangeError(`ci.create_schema: "${bad}" is not a lowercase domain or account name`);
   const sqlArray = (list: readonly string[]) => `ARRAY[${list.map((d) => `'${d}'`).join(", ")}]::pg_catalog.text[]`;
   const accounts = restricted.ciAccounts.length > 0 ? restricted.ciAccounts.join(", ") : "a `purpose: ci` service account";
+  // The creation marker cleanup-ci dates a schema by, from the server's clock; both ways of creating write it.
+  const stampCreated = `    EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
+      '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));`;
   return `
 DECLARE
   caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
@@ -79,8 +82,7 @@ BEGIN
     -- A restricted copy stays the provisioner's (this function's owner): the CI role creates in it but cannot share it.
     EXECUTE pg_catalog.format('CREATE SCHEMA %I', schema_name);
     EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', schema_name, '${creator}');
-    EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
-      '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+${stampCreated}
   ELSIF owner_name IS NULL THEN
     -- withRolesGranted: isMemberOfRole (16+: a row that allows SET), grantRoleMembership, then revoke only that grant.
     IF pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 160000 THEN
@@ -95,8 +97,7 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('CREATE SCHEMA %I AUTHORIZATION %I', schema_name, '${creator}');
     -- COMMENT ON needs the schema's owner too: the grant is revoked after it.
-    EXECUTE format('COMMENT ON SCHEMA %I IS %L', schema_name,
-      '${CREATED_MARKER}' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+${stampCreated}
     IF NOT already_member THEN
       EXECUTE pg_catalog.format('REVOKE %I FROM %I', '${creator}', current_user);
     END IF;
@@ -258,15 +259,14 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
 function developerSchema(list: ResourceList, parent: DeclaredResource, schema: Schema, writers: readonly string[], settings: StackSettings, groupRole: (name: string) => DeclaredResource): void {
   const database = settings.database;
   const provisioner = settings.postgres.provisioner;
-  // An owner has USAGE and CREATE already; only a provisioner-owned copy needs them granted.
-  const roles = schema.owner !== null ? [] : writers;
   const owner = schema.owner !== null ? { owner: schema.owner } : provisioner === undefined ? {} : { owner: provisioner };
   const made = [list.resource(PG.schema, schema.name, { name: schema.name, database, ...owner }, {
     parent, retainOnDelete: true, dependsOn: schema.owner === null ? [] : [groupRole(schema.owner)],
   })];
   // Retained like the schema: a schema leaving the roster keeps its grants (dropping the role drops them), and no two
   // of these deletes run at once beside an offboarding's role deletes (their role locks overlap: 40P01 on 16+).
-  for (const role of roles) {
+  // The boundary grants write only on a copy (an owner has USAGE and CREATE already).
+  for (const role of writers) {
     made.push(list.resource(PG.grant, `${schema.name}/${role}/schema`, {
       database, schema: schema.name, objectType: "schema", role, privileges: [...POSTGRES_PRIVILEGES.write.schema],
     }, { ...chained(parent, made, groupRole, role), retainOnDelete: true }));
