@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { declaredWriters } from "../infra/audit/declared";
 import { accessPaths } from "../infra/boundary/access";
@@ -90,7 +91,7 @@ function measure(phase: Phase, developers: number, domains: number): Measurement
 function inChild(phase: Phase, developers: number, domains: number): Measurement {
   const child = spawnSync(
     process.execPath,
-    ["-r", "sucrase/register/ts", __filename, "--child", phase, String(developers), String(domains)],
+    ["-r", path.join(__dirname, "../scripts/register.js"), __filename, "--child", phase, String(developers), String(domains)],
     { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
   );
   if (child.status !== 0) throw new Error(`bench child ${phase} ${developers}×${domains} failed:\n${child.stderr}`);

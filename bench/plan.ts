@@ -28,11 +28,11 @@ interface ChildFigures {
   cpuMs: number;
 }
 
-/** Runs `args` in a fresh node with sucrase, as the package scripts do; wall time around it, figures from inside it. */
+/** Runs `args` in a fresh node loading TypeScript as the package scripts do; wall time around it, figures from inside it. */
 function fresh(args: readonly string[], figuresFile: string): { wallMs: number; figures: ChildFigures; stdout: string } {
   rmSync(figuresFile, { force: true });
   const start = performance.now();
-  const child = spawnSync(process.execPath, ["-r", "sucrase/register/ts", "-r", path.join(__dirname, "peak-rss.ts"), ...args], {
+  const child = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), "-r", path.join(__dirname, "peak-rss.ts"), ...args], {
     cwd: ROOT, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, env: { ...process.env, BENCH_FIGURES_FILE: figuresFile },
   });
   const wallMs = performance.now() - start;

@@ -27,11 +27,11 @@ function declaredRegistrations(stackUrn: string) {
   const urns = urnsOf(resources);
   const urn = (key: Parameters<typeof urns.get>[0]) => urns.get(key)!;
   return resources.map((r) => ({
-    urn: urn(keyOf(r)), parent: r.refs.parent === undefined ? stackUrn : urn(r.refs.parent), custom: r.custom, inputs: r.inputs,
+    urn: urn(keyOf(r)), parent: r.parent === undefined ? stackUrn : urn(keyOf(r.parent)), custom: r.custom, inputs: r.inputs,
     outputs: r.outputs ?? {}, protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace,
     // The SDK also waits for what a resource is replaced with (runtime/resource.js, prepareResource).
-    ignoreChanges: r.ignoreChanges, dependencies: [...new Set([...r.refs.dependsOn, ...r.refs.replaceWith])].map(urn).sort(),
-    replaceWith: r.refs.replaceWith.map(urn).sort(),
+    ignoreChanges: r.ignoreChanges, dependencies: [...new Set([...r.dependsOn, ...r.replaceWith].map(keyOf))].map(urn).sort(),
+    replaceWith: r.replaceWith.map(keyOf).map(urn).sort(),
   }));
 }
 const byUrn = (a: { urn: string }, b: { urn: string }) => a.urn.localeCompare(b.urn);

@@ -194,7 +194,7 @@ describe("deploy workflow (main)", () => {
 describe("what the workflows call exists", () => {
   it("the diff script and the policy pack directory", () => {
     const scripts = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.diff).toBe("node -r sucrase/register/ts infra/cli/diff.ts");
+    expect(scripts.diff).toBe("node -r ./scripts/register.js infra/cli/diff.ts");
     expect(scripts.test).toMatch(/vitest run/);
     expect(existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml"))).toBe(true);
   });

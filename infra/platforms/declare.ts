@@ -17,5 +17,5 @@ export const PLATFORM_RESOURCES: Record<Platform, (boundary: Boundary, settings:
 /** Every resource the program registers for a boundary, per configured platform, in registration order. */
 export function declareResources(boundary: Boundary, settings: StackSettings): DeclaredResource[] {
   const order: Platform[] = ["postgres", "snowflake"];
-  return order.filter((p) => settings.platforms.includes(p)).flatMap((p) => PLATFORM_RESOURCES[p](boundary, settings));
+  return ([] as DeclaredResource[]).concat(...order.filter((p) => settings.platforms.includes(p)).map((p) => PLATFORM_RESOURCES[p](boundary, settings)));
 }

@@ -1,14 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeclaredResource } from "../platforms/resources";
+import { keyOf, type DeclaredResource, type ResourceKey } from "../platforms/resources";
 
 // What a Pulumi program registers, found offline: it runs against Pulumi's mock engine, which records what the real
 // engine would receive (inputs and options) and talks to no provider. Only the tests and the bench that prove the
 // Pulumi layer need it; everything else reads the declared list.
 
-/** A registration as the mocks see it: the declared record without what only the list carries (keys, outputs). */
-export type MockedResource = Omit<DeclaredResource, "refs" | "outputs">;
+/** A registration as the mocks see it: the declared record, the resources it names by key, without outputs. */
+export type MockedResource = Omit<DeclaredResource, "parent" | "dependsOn" | "replaceWith" | "outputs"> & {
+  parent?: ResourceKey;
+  dependsOn: ResourceKey[];
+  replaceWith: ResourceKey[];
+};
 
-const nameOf = (resource: pulumi.Resource): string => (resource as unknown as { __name: string }).__name;
+/** The key of a registered resource, from the type token and name the SDK keeps on it (resource.ts, Resource). */
+const keyOfRegistered = (resource: pulumi.Resource): ResourceKey => {
+  const registered = resource as unknown as { __pulumiType: string; __name: string };
+  return keyOf({ type: registered.__pulumiType, name: registered.__name });
+};
 const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
 
 /**
@@ -44,13 +52,13 @@ export async function declareUnderMocks(
         type: args.type as MockedResource["type"],
         name: args.name,
         custom: args.resource instanceof pulumi.CustomResource,
-        ...(opts.parent ? { parent: nameOf(opts.parent) } : {}),
+        ...(opts.parent ? { parent: keyOfRegistered(opts.parent) } : {}),
         protect: opts.protect === true,
         retainOnDelete: opts.retainOnDelete === true,
         deleteBeforeReplace: opts.deleteBeforeReplace === true,
         ignoreChanges: opts.ignoreChanges ?? [],
-        dependsOn: (dependencies as pulumi.Resource[]).map(nameOf),
-        replaceWith: (opts.replaceWith ?? []).map(nameOf),
+        dependsOn: (dependencies as pulumi.Resource[]).map(keyOfRegistered),
+        replaceWith: (opts.replaceWith ?? []).map(keyOfRegistered),
         // Named aliases only: some SDK classes add type-only aliases of their own (a former type token).
         aliases: (opts.aliases ?? []).flatMap((alias) => {
           const name = (alias as pulumi.Alias).name;

@@ -2,7 +2,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as snowflake from "@pulumi/snowflake";
 import type { ProviderResourceType } from "../platforms/kinds";
-import { keyOf, type DeclaredResource, type ResourceKey } from "../platforms/resources";
+import { duplicateKey, keyOf, type DeclaredResource, type ResourceKey } from "../platforms/resources";
 
 // The thin Pulumi layer: each declared resource becomes the provider SDK's resource (or a component) with exactly the
 // declared name, inputs and options. It decides nothing; what to declare is infra/platforms' business.
@@ -40,18 +40,20 @@ const PROVIDER_CLASSES: Record<ProviderResourceType, ProviderClass> = {
  */
 export function registerResources(resources: readonly DeclaredResource[], opts: pulumi.ComponentResourceOptions = {}): Map<ResourceKey, pulumi.Resource> {
   const made = new Map<ResourceKey, pulumi.Resource>();
-  const resolve = (key: ResourceKey): pulumi.Resource => {
-    const resource = made.get(key);
-    if (resource === undefined) throw new Error(`${key} is referred to before it is declared`);
+  const resolve = (declared: DeclaredResource): pulumi.Resource => {
+    const resource = made.get(keyOf(declared));
+    if (resource === undefined) throw new Error(`${keyOf(declared)} is referred to before it is declared`);
     return resource;
   };
   const components: [Component, Record<string, unknown>][] = [];
   for (const r of resources) {
-    const parent = r.refs.parent === undefined ? undefined : resolve(r.refs.parent);
+    // Two resources with one URN: Pulumi refuses the program at the second, so refuse it here first, saying why.
+    if (made.has(keyOf(r))) throw new Error(duplicateKey(keyOf(r)));
+    const parent = r.parent === undefined ? undefined : resolve(r.parent);
     const options: pulumi.CustomResourceOptions = {
       ...(parent === undefined ? opts : { parent }),
-      ...(r.refs.dependsOn.length > 0 ? { dependsOn: r.refs.dependsOn.map(resolve) } : {}),
-      ...(r.refs.replaceWith.length > 0 ? { replaceWith: r.refs.replaceWith.map(resolve) } : {}),
+      ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn.map(resolve) } : {}),
+      ...(r.replaceWith.length > 0 ? { replaceWith: r.replaceWith.map(resolve) } : {}),
       ...(r.protect ? { protect: true } : {}),
       ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
       ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),

@@ -1,5 +1,6 @@
 import type { DeclaredResource } from "../platforms/declare";
 import { platformOf, type ProviderResourceType } from "../platforms/kinds";
+import { namesOf } from "../platforms/resources";
 import type { Platform } from "../stack";
 
 // What `pulumi up` would manage, by platform and resource type: the size of the change a reviewer approves; and, for
@@ -12,7 +13,7 @@ export interface ManagedResourceCount {
   count: number;
 }
 
-/** One resource as `pulumi up` would register it: the declared record without the Pulumi layer's wiring keys. */
+/** One resource as `pulumi up` would register it, the resources it names by their logical names. */
 export interface ManagedResource {
   platform: Platform;
   type: string;
@@ -52,9 +53,9 @@ export function managedResources(declared: readonly DeclaredResource[], stackCon
     const platform = platformOf(type);
     if (platform === undefined) continue;
     if (withList) list.push({
-      platform, type, name: r.name, ...(r.parent === undefined ? {} : { parent: r.parent }), inputs: r.inputs,
+      platform, type, name: r.name, ...(r.parent === undefined ? {} : { parent: r.parent.name }), inputs: r.inputs,
       protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace,
-      ignoreChanges: r.ignoreChanges, dependsOn: r.dependsOn, replaceWith: r.replaceWith,
+      ignoreChanges: r.ignoreChanges, dependsOn: namesOf(r.dependsOn), replaceWith: namesOf(r.replaceWith),
     });
     const key = `${platform}\u0000${type}`;
     const entry = counts.get(key) ?? { platform, type: typeName(type), count: 0 };

@@ -6,7 +6,7 @@
 
 import { availableParallelism } from "node:os";
 import type { DeclaredResource, ResourceKey } from "../platforms/resources";
-import { keyOf } from "../platforms/resources";
+import { duplicateKey, keyOf } from "../platforms/resources";
 import { diffAttributes, type Attributes, type PostgresProvider } from "./provider";
 
 /** What the stack remembers of one resource: how it was registered and the attributes the provider last stored. */
@@ -56,7 +56,12 @@ export function defaultParallel(env: NodeJS.ProcessEnv = process.env): number {
 /** Pulumi's preview: what `up` would do to reach `resources` from `state`, in dependency order. */
 export function planSteps(resources: readonly DeclaredResource[], state: ReadonlyMap<ResourceKey, StateEntry>): PlannedStep[] {
   const custom = resources.filter((r) => r.custom);
-  const wanted = new Set(custom.map(keyOf));
+  const wanted = new Set<ResourceKey>();
+  for (const r of custom) {
+    // The step generator refuses a second registration of one URN (diag GetDuplicateResourceURNError, error 2001).
+    if (wanted.has(keyOf(r))) throw new Error(duplicateKey(keyOf(r)));
+    wanted.add(keyOf(r));
+  }
   const replaced = new Set<ResourceKey>();
   const steps: PlannedStep[] = [];
   for (const resource of custom) {
@@ -67,7 +72,7 @@ export function planSteps(resources: readonly DeclaredResource[], state: Readonl
     }
     const diff = diffAttributes(resource.type, resource.inputs, before.attributes);
     // replaceWith: Pulumi replaces this resource whenever one it names is replaced.
-    const replace = diff.replace || resource.refs.replaceWith.some((key) => replaced.has(key));
+    const replace = diff.replace || resource.replaceWith.some((r) => replaced.has(keyOf(r)));
     if (replace) {
       if (before.resource.protect) throw new Error(`${resource.name}: unable to replace protected resource (${diff.changed.join(", ")} changed)`);
       replaced.add(keyOf(resource));
@@ -121,7 +126,7 @@ export async function up(resources: readonly DeclaredResource[], state: StackSta
   const byKey = new Map(forward.map((s) => [keyOf(s.resource), s]));
   const laterDeletes: PlannedStep[] = [];
   await runGraph(
-    forward.map((s) => ({ key: keyOf(s.resource), deps: s.resource.refs.dependsOn.filter((d) => byKey.has(d)) })),
+    forward.map((s) => ({ key: keyOf(s.resource), deps: s.resource.dependsOn.map(keyOf).filter((d) => byKey.has(d)) })),
     parallel,
     async (key) => {
       const step = byKey.get(key)!;
@@ -147,7 +152,7 @@ export async function up(resources: readonly DeclaredResource[], state: StackSta
     const deleting = new Map(deletes.map((s) => [keyOf(s.resource), s]));
     const dependents = new Map<ResourceKey, ResourceKey[]>();
     for (const s of deletes)
-      for (const dep of s.resource.refs.dependsOn) if (deleting.has(dep)) dependents.set(dep, [...(dependents.get(dep) ?? []), keyOf(s.resource)]);
+      for (const dep of s.resource.dependsOn.map(keyOf)) if (deleting.has(dep)) dependents.set(dep, [...(dependents.get(dep) ?? []), keyOf(s.resource)]);
     await runGraph(
       deletes.map((s) => ({ key: keyOf(s.resource), deps: dependents.get(keyOf(s.resource)) ?? [] })),
       parallel,

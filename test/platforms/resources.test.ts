@@ -2,29 +2,43 @@ import { describe, expect, it } from "vitest";
 import { PG } from "../../infra/platforms/kinds";
 import { ResourceList } from "../../infra/platforms/resources";
 
-// The list every consumer reads: names for people, keys for wiring, and no two resources with one URN.
+// The list every consumer reads: each resource names its parent, what it waits for and what replaces it by reference.
 
 describe("a resource list", () => {
-  it("records references both by logical name and by key", () => {
-    const list = new ResourceList();
+  const declare = (list: ResourceList) => {
     const access = list.component("warehouse-access:postgres:Access", "postgres");
     const role = list.resource(PG.role, "reader", { name: "reader", login: false, roles: [] }, { parent: access });
+    const schema = list.resource(PG.schema, "s", { name: "s", database: "d" }, { parent: access });
     const grant = list.resource(PG.grant, "s/reader/schema", { database: "d", schema: "s", objectType: "schema", role: "reader", privileges: ["USAGE"] },
-      { parent: access, dependsOn: [role], replaceWith: [role], deleteBeforeReplace: true });
-    expect(grant).toMatchObject({
-      parent: "postgres", dependsOn: ["reader"], replaceWith: ["reader"], deleteBeforeReplace: true, protect: false, custom: true,
-      refs: { parent: "warehouse-access:postgres:Access::postgres", dependsOn: ["postgresql:index/role:Role::reader"], replaceWith: ["postgresql:index/role:Role::reader"] },
-    });
-    expect(list.resources).toEqual([access, role, grant]);
+      { parent: access, dependsOn: [schema], replaceWith: [role], deleteBeforeReplace: true });
+    return { access, role, schema, grant };
+  };
+
+  it("records the resources a resource names, and its options, as declared", () => {
+    const list = new ResourceList();
+    const { access, role, schema, grant } = declare(list);
+    expect(grant).toMatchObject({ deleteBeforeReplace: true, protect: false, retainOnDelete: false, custom: true, ignoreChanges: [], aliases: [] });
+    expect(grant.parent).toBe(access);
+    expect(grant.dependsOn).toEqual([schema]);
+    expect(grant.replaceWith).toEqual([role]);
+    expect(access.parent).toBeUndefined();
+    expect(list.resources).toEqual([access, role, schema, grant]);
   });
 
-  it("refuses two resources of one type with one name, which Pulumi would refuse as one URN", () => {
-    const list = new ResourceList();
+  it("makes each resource it must run one at a time wait for the one of them declared before it, and no other", () => {
+    const list = new ResourceList({ oneAtATime: (r) => r.type !== PG.schema });
+    const { role, schema, grant } = declare(list);
+    expect(role.dependsOn).toEqual([]);
+    expect(schema.dependsOn).toEqual([]);
+    expect(grant.dependsOn).toEqual([schema, role]);
+  });
+
+  it("adds no wait a resource already has", () => {
+    const list = new ResourceList({ oneAtATime: () => true });
     const access = list.component("warehouse-access:postgres:Access", "postgres");
-    list.resource(PG.schema, "ci", { name: "ci", database: "d" }, { parent: access });
-    expect(() => list.resource(PG.schema, "ci", { name: "ci", database: "d" }, { parent: access }))
-      .toThrow("two resources would be postgresql:index/schema:Schema::ci; logical names must be unique per type");
-    // The same name on another type is another URN.
-    expect(() => list.resource(PG.role, "ci", { name: "ci" }, { parent: access })).not.toThrow();
+    const role = list.resource(PG.role, "reader", { name: "reader" }, { parent: access });
+    const grant = list.resource(PG.grant, "s/reader/schema", { database: "d", schema: "s", objectType: "schema", role: "reader", privileges: ["USAGE"] },
+      { parent: access, dependsOn: [role] });
+    expect(grant.dependsOn).toEqual([role]);
   });
 });

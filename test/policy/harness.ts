@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { parse as parseYaml } from "yaml";
 import type { DeclaredResource } from "../../infra/platforms/declare";
+import { namesOf } from "../../infra/platforms/resources";
 import { resourcePolicies, stackPolicies } from "../../policy/policies";
 import { REPO_ROOT } from "../support/shipped";
 
@@ -37,7 +38,7 @@ export function providerOf(type: string): { type: string; name: string; urn: str
 
 export const urnOf = (r: Pick<Written, "type" | "name">): string => `urn:pulumi:prod::warehouse-access::${r.type}::${r.name}`;
 
-const fromDeclared = (d: DeclaredResource): Written => ({ type: d.type, name: d.name, props: d.inputs, protect: d.protect, dependsOn: d.dependsOn });
+const fromDeclared = (d: DeclaredResource): Written => ({ type: d.type, name: d.name, props: d.inputs, protect: d.protect, dependsOn: namesOf(d.dependsOn) });
 export const asWritten = (resources: readonly (Written | DeclaredResource)[]): Written[] =>
   resources.map((r) => ("inputs" in r ? fromDeclared(r) : r));
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { declareResources } from "../../infra/platforms/declare";
-import type { DeclaredResource } from "../../infra/platforms/resources";
+import { keyOf, type DeclaredResource } from "../../infra/platforms/resources";
 import { declareUnderMocks, type MockedResource } from "../../infra/pulumi/mocks";
 import { registerResources } from "../../infra/pulumi/register";
 import { shippedBoundary, shippedSettings } from "../support/shipped";
@@ -14,8 +14,10 @@ beforeAll(async () => {
   registered = await declareUnderMocks((opts) => void registerResources(declared, opts));
 });
 
-/** What the mocks can see of a list entry (keys and outputs are the list's own). */
-const asMocked = ({ refs, outputs, ...seen }: DeclaredResource): MockedResource => seen;
+/** What the mocks can see of a list entry: the resources it names, by key (outputs are the list's own). */
+const asMocked = ({ parent, dependsOn, replaceWith, outputs, ...seen }: DeclaredResource): MockedResource => ({
+  ...seen, ...(parent === undefined ? {} : { parent: keyOf(parent) }), dependsOn: dependsOn.map(keyOf), replaceWith: replaceWith.map(keyOf),
+});
 
 describe("the Pulumi layer under mocks, for the shipped roster on both platforms", () => {
   it("registers every declared resource, in order, with the declared name, parent, inputs and options", () => {
@@ -28,7 +30,12 @@ describe("the Pulumi layer under mocks, for the shipped roster on both platforms
   });
 
   it("refuses a list that refers to a resource it has not declared yet", () => {
-    const orphan = { ...declared[1]!, name: "orphan", refs: { ...declared[1]!.refs, parent: "warehouse-access:postgres:Access::nowhere" as const } };
+    const orphan = { ...declared[1]!, name: "orphan", parent: { ...declared[0]!, name: "nowhere" } };
     expect(() => registerResources([orphan])).toThrow("warehouse-access:postgres:Access::nowhere is referred to before it is declared");
+  });
+
+  it("refuses two resources of one type with one name, which Pulumi refuses as one URN", () => {
+    const [access, first] = [declared[0]!, declared[1]!];
+    expect(() => registerResources([access, first, { ...first, inputs: {} }])).toThrow(`two resources would be ${keyOf(first)}; logical names must be unique per type`);
   });
 });

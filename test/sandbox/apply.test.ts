@@ -158,13 +158,13 @@ const cleanState = (declared: readonly DeclaredResource[]) =>
 function waitsFor(from: DeclaredResource, to: DeclaredResource, all: readonly DeclaredResource[]): boolean {
   const byKey = new Map(all.map((r) => [keyOf(r), r]));
   const seen = new Set<string>();
-  const stack = [...from.refs.dependsOn];
+  const stack = [...from.dependsOn];
   while (stack.length > 0) {
-    const key = stack.pop()!;
+    const key = keyOf(stack.pop()!);
     if (key === keyOf(to)) return true;
     if (seen.has(key)) continue;
     seen.add(key);
-    stack.push(...(byKey.get(key as never)?.refs.dependsOn ?? []));
+    stack.push(...(byKey.get(key)?.dependsOn ?? []));
   }
   return false;
 }
@@ -216,7 +216,7 @@ describe("the order and the diff, as Pulumi runs them", () => {
   it("refuses to delete a protected prod schema (D6) and retains an offboarded developer's schema", () => {
     const withoutProdSales = resources.filter((r) => !(r.type === RESOURCE_TYPES.schema && r.name === "prod_sales"));
     expect(() => planSteps(withoutProdSales, cleanState(resources))).toThrow(/protected/);
-    const withoutBob = resources.filter((r) => r.parent !== "bob" && r.name !== "bob");
+    const withoutBob = resources.filter((r) => r.parent?.name !== "bob" && r.name !== "bob");
     const steps = planSteps(withoutBob, cleanState(resources)).filter((s) => s.operation !== "same");
     expect(steps.map((s) => `${s.operation} ${s.resource.name}`).sort()).toEqual([
       "delete bob", "delete bob_marketing", "delete bob_sales", "delete dev_bob",

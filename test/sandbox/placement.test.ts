@@ -59,7 +59,7 @@ function inNamespace(script: string, tmpdir?: string): Promise<Run> {
   return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
 }
 
-const sandbox = `node -r sucrase/register/ts infra/cli/sandbox.ts --roster ${TINY_ROSTER}`;
+const sandbox = `node -r ./scripts/register.js infra/cli/sandbox.ts --roster ${TINY_ROSTER}`;
 // The clone itself may live under /tmp (CI's may): it is bound to /mnt first, so hiding the temporary dirs keeps it.
 const closeTempDirs = `mount --bind ${REPO_ROOT} /mnt; mount -t tmpfs -o mode=0700 tmpfs /tmp; mount -t tmpfs -o mode=0700 tmpfs /var/tmp; cd /mnt`;
 const CLOSED_TMP_LINE =
@@ -138,7 +138,7 @@ describe.runIf(asRoot)("the sandbox as root, where the postgres OS user is shut 
 
   it("stops at once with one line naming the directory and the fix when it can enter no temporary directory", async () => {
     // The shipped roster: the tiny one is under the /tmp that tmpfs hides, and the run stops before it matters.
-    const run = await inNamespace(`${closeTempDirs}; node -r sucrase/register/ts infra/cli/sandbox.ts`);
+    const run = await inNamespace(`${closeTempDirs}; node -r ./scripts/register.js infra/cli/sandbox.ts`);
     const lines = run.stderr.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^sandbox pid \d+; stop with kill \d+ or Ctrl-C$/);
     expect(lines.slice(1)).toEqual(["Starting a throwaway PostgreSQL 18 server ...", `sandbox: ${CLOSED_TMP_LINE}`]);

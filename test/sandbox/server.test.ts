@@ -136,7 +136,7 @@ describe('startThrowawayPostgres', () => {
     });`;
 
   it.each(['SIGINT', 'SIGTERM', 'exit', 'throw'] as const)('cleans up when the process ends by %s', async (ending) => {
-    const child = spawn(process.execPath, ['-r', 'sucrase/register/ts', '-e', CHILD, ending], {
+    const child = spawn(process.execPath, ['-r', path.join(REPO_ROOT, 'scripts/register.js'), '-e', CHILD, ending], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { REPO_ROOT } from "./shipped";
 
-// The commands as a CI job runs them (`npm run <script>` is `node -r sucrase/register/ts infra/cli/<script>.ts`):
+// The commands as a CI job runs them (`npm run <script>` is `node -r ./scripts/register.js infra/cli/<script>.ts`):
 // a child process, judged by exit code, stdout and stderr.
 
 /** The commands in infra/cli, by their npm script names. */
@@ -24,7 +24,7 @@ export interface CommandResult {
 
 /** Starts infra/cli/<script>.ts with stdout and stderr piped, for a test that reads them while the command runs. */
 export function startCommand(script: Script, args: readonly string[], options: CommandOptions = {}): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ["-r", require.resolve("sucrase/register/ts"), path.join(REPO_ROOT, "infra/cli", `${script}.ts`), ...args], {
+  return spawn(process.execPath, ["-r", path.join(REPO_ROOT, "scripts/register.js"), path.join(REPO_ROOT, "infra/cli", `${script}.ts`), ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -4,10 +4,6 @@ import { keyOf, type DeclaredResource, type ResourceKey } from "../../infra/plat
 // every enclosing component ($-joined, the root stack's left out), the resource's type and its logical name.
 
 export function urnsOf(resources: readonly DeclaredResource[], stack = "prod", project = "warehouse-access"): Map<ResourceKey, string> {
-  const byKey = new Map(resources.map((r) => [keyOf(r), r]));
-  const typeChain = (r: DeclaredResource): string => {
-    const parent = r.refs.parent === undefined ? undefined : byKey.get(r.refs.parent);
-    return parent === undefined ? r.type : `${typeChain(parent)}$${r.type}`;
-  };
+  const typeChain = (r: DeclaredResource): string => (r.parent === undefined ? r.type : `${typeChain(r.parent)}$${r.type}`);
   return new Map(resources.map((r) => [keyOf(r), `urn:pulumi:${stack}::${project}::${typeChain(r)}::${r.name}`]));
 }

@@ -5,7 +5,7 @@ import { PUBLIC } from "../../boundary/model";
 import { authenticationRoles, type StackSettings } from "../../stack";
 import { PG } from "../kinds";
 import { ResourceList, type DeclaredResource, type DeclareOptions } from "../resources";
-import { chainRoleLocks } from "./lock-order";
+import { takesRoleLocks } from "./lock-order";
 
 // PostgreSQL's reading of the boundary: which SQL objects and privileges "read" and "write" become.
 
@@ -140,7 +140,8 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
   const inexpressible = boundary.grants.filter((g) => g.role === PUBLIC || !(prodSchemas.has(g.schema) || (provisionerOwned.has(g.schema) && g.access === "write")));
   if (inexpressible.length > 0)
     throw new Error(`the PostgreSQL component grants only named roles on prod schemas; it cannot express ${inexpressible.map((g) => `${g.access} on ${g.schema} to ${g.role}`).join(", ")}`);
-  const list = new ResourceList();
+  // The provider's role advisory locks overlap for all of these on 16+: no two may run at once (40P01 otherwise).
+  const list = new ResourceList({ oneAtATime: takesRoleLocks });
   const access = list.component("warehouse-access:postgres:Access", "postgres");
   const database = settings.database;
 
@@ -195,8 +196,7 @@ export function postgresResources(boundary: Boundary, settings: StackSettings): 
   }, { parent: access, dependsOn: [groupRole(PROD_WRITER)], ...REPLACE_IN_PLACE });
 
   access.outputs = { resourceCount: list.resources.length };
-  // The provider's role advisory locks overlap for all of these on 16+: no two may run at once (40P01 otherwise).
-  return chainRoleLocks(list.resources);
+  return list.resources;
 }
 
 /** A login's role inputs: developers get the session limits, service accounts act as the role they exist for. */
@@ -258,18 +258,18 @@ function ciSchemaFunction(list: ResourceList, access: DeclaredResource, boundary
  */
 function developerSchema(list: ResourceList, parent: DeclaredResource, schema: Schema, writers: readonly string[], settings: StackSettings, groupRole: (name: string) => DeclaredResource): void {
   const database = settings.database;
-  const provisioner = settings.postgres.provisioner;
-  const owner = schema.owner !== null ? { owner: schema.owner } : provisioner === undefined ? {} : { owner: provisioner };
-  const made = [list.resource(PG.schema, schema.name, { name: schema.name, database, ...owner }, {
+  const owner = schema.owner ?? settings.postgres.provisioner;
+  const made = list.resource(PG.schema, schema.name, owner === undefined ? { name: schema.name, database } : { name: schema.name, database, owner }, {
     parent, retainOnDelete: true, dependsOn: schema.owner === null ? [] : [groupRole(schema.owner)],
-  })];
+  });
   // Retained like the schema: a schema leaving the roster keeps its grants (dropping the role drops them), and no two
   // of these deletes run at once beside an offboarding's role deletes (their role locks overlap: 40P01 on 16+).
   // The boundary grants write only on a copy (an owner has USAGE and CREATE already).
+  let previous = made;
   for (const role of writers) {
-    made.push(list.resource(PG.grant, `${schema.name}/${role}/schema`, {
+    previous = list.resource(PG.grant, `${schema.name}/${role}/schema`, {
       database, schema: schema.name, objectType: "schema", role, privileges: [...POSTGRES_PRIVILEGES.write.schema],
-    }, { ...chained(parent, made, groupRole, role), retainOnDelete: true }));
+    }, { ...chained(parent, [previous], groupRole, role), retainOnDelete: true });
   }
 }
 

@@ -3,6 +3,7 @@ import { postgresResources } from "../../../infra/platforms/postgres";
 import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
 import { expectedPostgresAccess } from "./expected";
 import type { DeclaredResource } from "../../../infra/platforms/declare";
+import { namesOf } from "../../../infra/platforms/resources";
 import { shippedBoundary, shippedSettings } from "../../support/shipped";
 
 
@@ -37,13 +38,13 @@ describe("PostgreSQL resources for the shipped roster", () => {
     for (const domain of ["sales", "marketing", "product", "finance"]) {
       const schema = named("postgresql:index/schema:Schema", `prod_${domain}`);
       expect(schema).toMatchObject({ protect: true, retainOnDelete: true, inputs: { name: `prod_${domain}`, database: "analytics", owner: "prod_writer" } });
-      expect(schema.dependsOn).toContain("prod_writer");
+      expect(namesOf(schema.dependsOn)).toContain("prod_writer");
     }
   });
 
   it("retains developer schemas on delete and makes the developer's role their owner", () => {
     const schema = named("postgresql:index/schema:Schema", "alice_sales");
-    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "alice", inputs: { owner: "dev_alice" } });
+    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: { name: "alice" }, inputs: { owner: "dev_alice" } });
     const developerSchemaNames = new Set(boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name));
     const developerSchemas = resources.filter((r) => r.type === "postgresql:index/schema:Schema" && developerSchemaNames.has(r.name));
     expect(developerSchemas).toHaveLength(developerSchemaNames.size);
@@ -53,10 +54,10 @@ describe("PostgreSQL resources for the shipped roster", () => {
   it("keeps a restricted domain's developer copies with the provisioner and gives their developer's role USAGE and CREATE only", () => {
     const settings = shippedSettings();
     expect(named("postgresql:index/schema:Schema", "carol_finance")).toMatchObject({
-      retainOnDelete: true, protect: false, parent: "carol", inputs: { name: "carol_finance", database: "analytics", owner: settings.postgres.provisioner },
+      retainOnDelete: true, protect: false, parent: { name: "carol" }, inputs: { name: "carol_finance", database: "analytics", owner: settings.postgres.provisioner },
     });
     expect(named("postgresql:index/grant:Grant", "carol_finance/dev_carol/schema")).toMatchObject({
-      dependsOn: expect.arrayContaining(["carol_finance", "dev_carol"]), deleteBeforeReplace: true,
+      dependsOn: expect.arrayContaining([expect.objectContaining({ name: "carol_finance" }), expect.objectContaining({ name: "dev_carol" })]), deleteBeforeReplace: true,
       inputs: { database: "analytics", schema: "carol_finance", objectType: "schema", role: "dev_carol", privileges: ["USAGE", "CREATE"] },
     });
     expect(resources.filter((r) => r.type === "postgresql:index/grant:Grant" && r.inputs.schema === "carol_finance").map((r) => r.name)).toEqual(["carol_finance/dev_carol/schema"]);
@@ -92,9 +93,9 @@ describe("PostgreSQL resources for the shipped roster", () => {
 
   it("serializes every change to one prod schema's ACL into a single chain", () => {
     const chain = resources.filter((r) => r.name.startsWith("prod_sales/"));
-    expect(chain.map((r) => r.dependsOn[0])).toEqual(["prod_sales", ...chain.slice(0, -1).map((r) => r.name)]);
+    expect(chain.map((r) => r.dependsOn[0]?.name)).toEqual(["prod_sales", ...chain.slice(0, -1).map((r) => r.name)]);
     // And after the last resource that takes the provider's role locks (the grant to PUBLIC takes none): see lock-order.ts.
-    expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn).toEqual(["prod_sales/public/schema", "prod_reader", "prod_sales/prod_writer/schema"]);
+    expect(named("postgresql:index/grant:Grant", "prod_sales/prod_reader/tables").dependsOn.map((d) => d.name)).toEqual(["prod_sales/public/schema", "prod_reader", "prod_sales/prod_writer/schema"]);
     expect(chain.every((r) => r.deleteBeforeReplace)).toBe(true);
   });
 

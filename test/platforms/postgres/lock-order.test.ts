@@ -4,8 +4,8 @@ import { buildBoundary } from "../../../infra/boundary/build";
 import { PUBLIC } from "../../../infra/boundary/model";
 import { PG } from "../../../infra/platforms/kinds";
 import { postgresResources } from "../../../infra/platforms/postgres";
-import { chainRoleLocks, takesRoleLocks } from "../../../infra/platforms/postgres/lock-order";
-import { ResourceList, type DeclaredResource, type ResourceKey } from "../../../infra/platforms/resources";
+import { takesRoleLocks } from "../../../infra/platforms/postgres/lock-order";
+import { keyOf, namesOf, ResourceList, type DeclaredResource, type ResourceKey } from "../../../infra/platforms/resources";
 import { validRoster } from "../../support/arbitraries";
 import { shippedBoundary, shippedSettings } from "../../support/shipped";
 
@@ -19,13 +19,13 @@ function dependencies(resources: readonly DeclaredResource[]): Map<ResourceKey, 
   const closure = new Map<ResourceKey, Set<ResourceKey>>();
   for (const r of resources) {
     const all = new Set<ResourceKey>();
-    for (const d of r.refs.dependsOn) {
+    for (const d of r.dependsOn.map(keyOf)) {
       const before = closure.get(d);
-      if (before === undefined) throw new Error(`${r.refs.key} depends on ${d}, which is not registered before it`);
+      if (before === undefined) throw new Error(`${keyOf(r)} depends on ${d}, which is not registered before it`);
       all.add(d);
       for (const dd of before) all.add(dd);
     }
-    closure.set(r.refs.key, all);
+    closure.set(keyOf(r), all);
   }
   return closure;
 }
@@ -33,12 +33,12 @@ function dependencies(resources: readonly DeclaredResource[]): Map<ResourceKey, 
 /** The lock-taking pairs neither of which depends, however indirectly, on the other. */
 function unordered(resources: readonly DeclaredResource[]): string[] {
   const closure = dependencies(resources);
-  const locking = resources.filter(takesRoleLocks);
+  const locking = resources.filter(takesRoleLocks).map(keyOf);
   const pairs: string[] = [];
   for (let i = 0; i < locking.length; i++)
     for (let j = i + 1; j < locking.length; j++) {
       const [a, b] = [locking[i]!, locking[j]!];
-      if (!closure.get(b.refs.key)!.has(a.refs.key) && !closure.get(a.refs.key)!.has(b.refs.key)) pairs.push(`${a.refs.key} | ${b.refs.key}`);
+      if (!closure.get(b)!.has(a) && !closure.get(a)!.has(b)) pairs.push(`${a} | ${b}`);
     }
   return pairs;
 }
@@ -71,27 +71,28 @@ describe("the order of the PostgreSQL resources that take the provider's role lo
   });
 });
 
-describe("chainRoleLocks, on a list of its own", () => {
-  const list = new ResourceList();
-  const access = list.component("warehouse-access:postgres:Access", "postgres");
-  const reader = list.resource(PG.role, "prod_reader", { name: "prod_reader" }, { parent: access });
-  const schema = list.resource(PG.schema, "prod_sales", { name: "prod_sales", database: "analytics" }, { parent: access });
-  const writer = list.resource(PG.role, "prod_writer", { name: "prod_writer" }, { parent: access });
-  const usage = list.resource(PG.grant, "prod_sales/prod_reader/schema", {
-    database: "analytics", schema: "prod_sales", objectType: "schema", role: "prod_reader", privileges: ["USAGE"],
-  }, { parent: access, dependsOn: [schema, reader] });
-  list.resource(PG.grant, "prod_sales/public/schema", {
-    database: "analytics", schema: "prod_sales", objectType: "schema", role: PUBLIC, privileges: [],
-  }, { parent: access, dependsOn: [usage] });
-  list.resource(PG.defaultPrivileges, "prod_sales/prod_reader/future-tables", {
-    database: "analytics", schema: "prod_sales", objectType: "table", owner: "prod_writer", role: "prod_reader", privileges: ["SELECT"],
-  }, { parent: access, dependsOn: [writer] });
-  const before = list.resources;
-  const after = chainRoleLocks(before);
-  const deps = (name: string) => after.find((r) => r.name === name)!.dependsOn;
+describe("a list of the lock-taking resources, declared one at a time", () => {
+  const declare = (list: ResourceList) => {
+    const access = list.component("warehouse-access:postgres:Access", "postgres");
+    const reader = list.resource(PG.role, "prod_reader", { name: "prod_reader" }, { parent: access });
+    const schema = list.resource(PG.schema, "prod_sales", { name: "prod_sales", database: "analytics" }, { parent: access });
+    const writer = list.resource(PG.role, "prod_writer", { name: "prod_writer" }, { parent: access });
+    const usage = list.resource(PG.grant, "prod_sales/prod_reader/schema", {
+      database: "analytics", schema: "prod_sales", objectType: "schema", role: "prod_reader", privileges: ["USAGE"],
+    }, { parent: access, dependsOn: [schema, reader] });
+    list.resource(PG.grant, "prod_sales/public/schema", {
+      database: "analytics", schema: "prod_sales", objectType: "schema", role: PUBLIC, privileges: [],
+    }, { parent: access, dependsOn: [usage] });
+    list.resource(PG.defaultPrivileges, "prod_sales/prod_reader/future-tables", {
+      database: "analytics", schema: "prod_sales", objectType: "table", owner: "prod_writer", role: "prod_reader", privileges: ["SELECT"],
+    }, { parent: access, dependsOn: [writer] });
+    return list.resources;
+  };
+  const free = declare(new ResourceList());
+  const chained = declare(new ResourceList({ oneAtATime: takesRoleLocks }));
+  const deps = (name: string) => namesOf(chained.find((r) => r.name === name)!.dependsOn);
 
   it("adds each lock-taking resource's predecessor among them, keeps every other dependency, and changes nothing else", () => {
-    expect(after.map((r) => r.refs.key)).toEqual(before.map((r) => r.refs.key));
     expect(deps("prod_reader")).toEqual([]);
     expect(deps("prod_sales")).toEqual([]);
     expect(deps("prod_writer")).toEqual(["prod_reader"]);
@@ -99,15 +100,9 @@ describe("chainRoleLocks, on a list of its own", () => {
     // PUBLIC has no pg_roles row, so the provider locks nothing for it: it is left out of the chain.
     expect(deps("prod_sales/public/schema")).toEqual(["prod_sales/prod_reader/schema"]);
     expect(deps("prod_sales/prod_reader/future-tables")).toEqual(["prod_writer", "prod_sales/prod_reader/schema"]);
-    for (const [i, r] of after.entries()) {
-      expect({ ...r, dependsOn: [], refs: { ...r.refs, dependsOn: [] } }).toEqual({ ...before[i]!, dependsOn: [], refs: { ...before[i]!.refs, dependsOn: [] } });
-      expect(r.refs.dependsOn.map((k) => k.slice(k.indexOf("::") + 2))).toEqual(r.dependsOn);
-    }
-    expect(unordered(after)).toEqual([]);
-    expect(unordered(before)).not.toEqual([]);
-  });
-
-  it("adds nothing the second time", () => {
-    expect(chainRoleLocks(after)).toEqual(after);
+    const without = (r: DeclaredResource) => ({ ...r, dependsOn: [], parent: undefined });
+    expect(chained.map(without)).toEqual(free.map(without));
+    expect(unordered(chained)).toEqual([]);
+    expect(unordered(free)).not.toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
 import type { DeclaredResource } from "../../../infra/platforms/declare";
+import { keyOf } from "../../../infra/platforms/resources";
 import { postgresResources } from "../../../infra/platforms/postgres";
 import { interpretPostgresAccess } from "../../../infra/platforms/postgres/interpret";
 import { expectedPostgresAccess } from "./expected";
@@ -23,7 +24,7 @@ const declare = (boundary: Boundary): DeclaredResource[] => postgresResources(bo
 /** Everything a URN and a diff depend on: type, name, inputs, and the options that protect data. */
 const identity = (resources: DeclaredResource[]) =>
   resources
-    .map((r) => JSON.stringify([r.type, r.name, r.inputs, r.parent, r.protect, r.retainOnDelete, r.deleteBeforeReplace, [...r.dependsOn].sort()]))
+    .map((r) => JSON.stringify([r.type, r.name, r.inputs, r.parent?.name, r.protect, r.retainOnDelete, r.deleteBeforeReplace, r.dependsOn.map(keyOf).sort()]))
     .sort();
 
 describe("PostgreSQL resources for random valid rosters", () => {

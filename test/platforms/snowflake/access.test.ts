@@ -7,6 +7,7 @@ import { accessPaths, reachableRoles } from "../../../infra/boundary/access";
 import { buildBoundary } from "../../../infra/boundary/build";
 import type { Boundary } from "../../../infra/boundary/model";
 import type { DeclaredResource } from "../../../infra/platforms/declare";
+import { keyOf } from "../../../infra/platforms/resources";
 import { CREATED_MARKER } from "../../../infra/ci/schema";
 import { SNOWFLAKE_PREVIEW_FEATURES, snowflakeResources } from "../../../infra/platforms/snowflake";
 import { CI_SCHEMA_NAMES } from "../../../infra/platforms/snowflake/ci-schemas";
@@ -162,7 +163,7 @@ describe("Snowflake resources for the shipped roster", () => {
   });
 
   it("creates every boundary role as an upper-case account role", () => {
-    expect(ofType(T.accountRole).map((r) => [r.name, r.inputs.name, r.parent])).toEqual(
+    expect(ofType(T.accountRole).map((r) => [r.name, r.inputs.name, r.parent?.name])).toEqual(
       boundary.roles.map((r) => [r.name, snowflakeName(r.name), "snowflake"]),
     );
   });
@@ -171,10 +172,10 @@ describe("Snowflake resources for the shipped roster", () => {
     for (const domain of ["sales", "marketing", "product", "finance"]) {
       const schema = named(T.schema, `prod_${domain}`);
       expect(schema).toMatchObject({
-        protect: true, retainOnDelete: true, parent: `prod_${domain}`,
+        protect: true, retainOnDelete: true, parent: { name: `prod_${domain}` },
         inputs: { name: `PROD_${domain.toUpperCase()}`, database: "ANALYTICS", withManagedAccess: "true" },
       });
-      expect(named(PROD_SCHEMA, `prod_${domain}`)).toMatchObject({ parent: "snowflake", protect: false, custom: false });
+      expect(named(PROD_SCHEMA, `prod_${domain}`)).toMatchObject({ parent: { name: "snowflake" }, protect: false, custom: false });
       expect(ofType(T.grantOwnership).some((o) => o.name === `prod_${domain}`)).toBe(false);
     }
     const facts = interpretSnowflakeAccess(resources, { provisionerRole: ADMIN }).schemas;
@@ -183,7 +184,7 @@ describe("Snowflake resources for the shipped roster", () => {
 
   it("lets the writer create objects in each prod schema, one privilege per element, without MODIFY or grant option", () => {
     const grant = named(T.grantPrivileges, "prod_sales/prod_writer/write");
-    expect(grant).toMatchObject({ parent: "prod_sales", inputs: { accountRoleName: '"PROD_WRITER"', onSchema: { schemaName: '"ANALYTICS"."PROD_SALES"' } } });
+    expect(grant).toMatchObject({ parent: { name: "prod_sales" }, inputs: { accountRoleName: '"PROD_WRITER"', onSchema: { schemaName: '"ANALYTICS"."PROD_SALES"' } } });
     expect(grant.inputs.privileges).toEqual(expect.arrayContaining(["USAGE", "CREATE TABLE", "CREATE VIEW", "CREATE PROCEDURE"]));
     expect(grant.inputs.privileges).not.toContain("MODIFY");
     expect(grant.inputs.withGrantOption).toBeUndefined();
@@ -231,10 +232,10 @@ describe("Snowflake resources for the shipped roster", () => {
 
   it("creates developer schemas, hands them to the developer's role, and keeps them when the developer leaves", () => {
     const schema = named(T.schema, "alice_sales");
-    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: "snowflake", inputs: { name: "ALICE_SALES", database: "ANALYTICS" } });
+    expect(schema).toMatchObject({ retainOnDelete: true, protect: false, parent: { name: "snowflake" }, inputs: { name: "ALICE_SALES", database: "ANALYTICS" } });
     expect(schema.inputs.withManagedAccess).toBeUndefined();
     expect(named(T.grantOwnership, "alice_sales")).toMatchObject({
-      parent: "snowflake", deleteBeforeReplace: true, dependsOn: ["alice_sales", "dev_alice", "dev_alice/admin-roll-up"],
+      parent: { name: "snowflake" }, deleteBeforeReplace: true, dependsOn: [{ name: "alice_sales" }, { name: "dev_alice" }, { name: "dev_alice/admin-roll-up" }],
       inputs: { accountRoleName: '"DEV_ALICE"', outboundPrivileges: "COPY", on: { objectType: "SCHEMA", objectName: '"ANALYTICS"."ALICE_SALES"' } },
     });
     const developerSchemas = boundary.schemas.filter((s) => s.kind === "developer").map((s) => s.name).sort();
@@ -331,7 +332,7 @@ describe("Snowflake resources for the shipped roster", () => {
   it("lets CI create schemas only through CREATE_CI_SCHEMA: an owner's-rights procedure that validates, checks the domain and hands over", () => {
     const procedure = named(T.procedureSql, "create_ci_schema");
     expect(procedure).toMatchObject({
-      parent: "snowflake", protect: false, deleteBeforeReplace: true,
+      parent: { name: "snowflake" }, protect: false, deleteBeforeReplace: true,
       inputs: {
         database: "ANALYTICS", schema: "GOVERNANCE", name: "CREATE_CI_SCHEMA", executeAs: "OWNER", returnType: "VARCHAR",
         arguments: [{ argName: "RUN", argDataType: "VARCHAR" }, { argName: "DOMAIN", argDataType: "VARCHAR" }],
@@ -361,7 +362,7 @@ describe("Snowflake resources for the shipped roster", () => {
     expect(SNOWFLAKE_PREVIEW_FEATURES).toContain("snowflake_procedure_sql_resource");
 
     expect(named(T.grantPrivileges, "create_ci_schema/ci_builder")).toMatchObject({
-      parent: "snowflake", replaceWith: ["create_ci_schema"],
+      parent: { name: "snowflake" }, replaceWith: [{ name: "create_ci_schema" }],
       inputs: { accountRoleName: '"CI_BUILDER"', privileges: ["USAGE"], onSchemaObject: { objectType: "PROCEDURE", objectName: CREATE_CI_SCHEMA } },
     });
     expect(named(T.grantPrivileges, "GOVERNANCE/ci_builder/usage").inputs).toEqual({
@@ -400,16 +401,16 @@ describe("Snowflake resources for the shipped roster", () => {
     const prodSchemas = new Set(boundary.schemas.filter((s) => s.kind === "prod").map((s) => s.name));
     for (const r of resources) {
       if (r.type === "warehouse-access:snowflake:Access") expect(r.parent).toBeUndefined();
-      else if (r.type === T.schema && prodSchemas.has(r.name)) expect(r.parent).toBe(r.name);
-      else if (r.type === T.grantPrivileges && prodSchemas.has(r.name.split("/")[0]!)) expect(r.parent).toBe(r.name.split("/")[0]);
-      else expect(r.parent).toBe("snowflake");
+      else if (r.type === T.schema && prodSchemas.has(r.name)) expect(r.parent?.name).toBe(r.name);
+      else if (r.type === T.grantPrivileges && prodSchemas.has(r.name.split("/")[0]!)) expect(r.parent?.name).toBe(r.name.split("/")[0]);
+      else expect(r.parent?.name).toBe("snowflake");
     }
   });
 });
 
 describe("Snowflake resources for other rosters", () => {
   const identity = (rs: DeclaredResource[]) =>
-    rs.map((r) => JSON.stringify([r.type, r.name, r.parent, r.protect, r.retainOnDelete, r.deleteBeforeReplace, r.dependsOn, r.inputs])).sort();
+    rs.map((r) => JSON.stringify([r.type, r.name, r.parent?.name, r.protect, r.retainOnDelete, r.deleteBeforeReplace, r.dependsOn.map(keyOf), r.inputs])).sort();
 
   it("registers the identical resources when team.yaml is reordered", async () => {
     const file = parseYaml(rosterText) as object;
