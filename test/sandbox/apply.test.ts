@@ -209,6 +209,11 @@ describe("the order and the diff, as Pulumi runs them", () => {
     expect(fn.deleteBeforeReplace).toBe(true);
   });
 
+  it("refuses a second resource with one URN before it changes anything, as Pulumi's step generator does", () => {
+    const grant = resources.find((r) => r.type === RESOURCE_TYPES.grant)!;
+    expect(() => planSteps([...resources, { ...grant }], new Map())).toThrow(`two resources would be ${keyOf(grant)}; logical names must be unique per type`);
+  });
+
   it("does nothing on a re-apply without changes, like `pulumi up` without --refresh", () => {
     expect(changesNothing(planSteps(resources, cleanState(resources)))).toBe(true);
   });
