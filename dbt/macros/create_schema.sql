@@ -18,7 +18,7 @@
   {%- set prefix = target.schema | lower -%}
   {%- set run = prefix[3:] -%}
   {%- set domain = schema[prefix | length + 1:] -%}
-  {%- if prefix.startswith('ci_') and schema.startswith(prefix ~ '_') and modules.re.match('^[a-z0-9][a-z0-9_]*$', run) and domain in warehouse_access.roster().ci_domains -%}
+  {%- if prefix.startswith('ci_') and schema.startswith(prefix ~ '_') and modules.re.match('^[a-z0-9]+$', run) and domain in warehouse_access.roster().ci_domains -%}
     {{ warehouse_access.create_ci_schema(run, domain) }}
   {%- else -%}
     {{ exceptions.raise_compiler_error(warehouse_access.missing_schema_message(schema, prefix)) }}

@@ -11,8 +11,14 @@ import { CI_BUILDER, DOMAIN_NAME, POSTGRES_NAME_LIMIT, ciSchemaName } from "../r
 
 export const CREATED_MARKER = "warehouse-access:created=";
 
-/** A CI run id as it goes into a schema name: lowercase letters, digits and underscores. */
-export const CI_RUN = /^[a-z0-9][a-z0-9_]*$/;
+/**
+ * A CI run id as it goes into a schema name: lowercase letters and digits. No underscore, as on Snowflake: domains may
+ * hold one, so run 42_eu of domain sales and run 42 of domain eu_sales would both be ci_42_eu_sales.
+ */
+export const CI_RUN = /^[a-z0-9]+$/;
+
+/** What a run id may be, for the messages that refuse one. */
+export const CI_RUN_RULE = "use lowercase letters and digits, no underscore (a CI run number or id)";
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -29,7 +35,7 @@ export const createdMarker = (at: Date): string => `${CREATED_MARKER}${at.toISOS
 
 /** Checks a run and domain before any SQL: the name they make must fit PostgreSQL's limit untruncated. */
 export function ciSchemaNameFor(run: string, domain: string): string {
-  if (!CI_RUN.test(run)) throw new RangeError(`--run "${run}": use lowercase letters, digits and underscores (a CI run number or id)`);
+  if (!CI_RUN.test(run)) throw new RangeError(`--run "${run}": ${CI_RUN_RULE}`);
   if (!DOMAIN_NAME.test(domain)) throw new RangeError(`--domain "${domain}": a domain is lowercase letters, digits and underscores, starting with a letter`);
   const name = ciSchemaName(run, domain);
   if (Buffer.byteLength(name) > POSTGRES_NAME_LIMIT)

@@ -89,7 +89,7 @@ async function run(options: CiSchemaOptions): Promise<void> {
 
 scriptCommand("ci-schema", "Create CI schemas (ci_<run>_<domain>, owned by ci_builder) with their creation time, for cleanup-ci.", HELP)
   .requiredOption("--live <url>", "the PostgreSQL database: postgres://user@host:5432/database (prefer PGPASSWORD to a password in the URL)")
-  .requiredOption("--run <run>", "the CI run id: lowercase letters, digits, underscores")
+  .requiredOption("--run <run>", "the CI run id: lowercase letters and digits")
   .option("--domain <domain>", "a domain the run builds; repeat it for each domain", collect, [])
   .option("--all", "every domain CI reads in the roster (a restricted domain only when CI is among its readers)")
   .option("--roster <path>", "team roster to read for --all", "team.yaml")

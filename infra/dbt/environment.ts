@@ -1,4 +1,4 @@
-import { CI_RUN } from "../ci/schema";
+import { CI_RUN, CI_RUN_RULE } from "../ci/schema";
 import { ciSchemaName } from "../roster/naming";
 import type { Platform } from "../stack";
 import { CI_RUN_VARIABLE, onPlatform, type Target, type WarehouseEnv } from "./targets";
@@ -24,7 +24,7 @@ export function runEnvironment(target: Target, options: { platform: Platform; ru
   if (target.env === "ci") {
     const run = options.run;
     if (run === undefined) throw new RangeError(`${target.principal.name} is a CI account: pass --run RUN or set ${CI_RUN_VARIABLE}`);
-    if (!CI_RUN.test(run)) throw new RangeError(`run "${run}": use lowercase letters, digits and underscores (a CI run number or id)`);
+    if (!CI_RUN.test(run)) throw new RangeError(`run "${run}": ${CI_RUN_RULE}`);
     prefix = `ci_${run}`;
     schemaOf = (domain) => ciSchemaName(run, domain);
   }

@@ -192,10 +192,10 @@ const SPECS: Record<Action, ActionSpec> = {
   create_ci_schema_directly: { sql: () => "CREATE SCHEMA ci_sandbox_attack_directly", expect: () => false },
   // The boundary lets its CI creator role make ci_<run>_<domain> schemas, owned by that role and stamped with their creation time.
   create_ci_schema: {
-    sql: (c) => `SELECT ${CI_CREATE_SCHEMA}('sandbox_attack', ${literal(c.domain)})`,
+    sql: (c) => `SELECT ${CI_CREATE_SCHEMA}('sandboxattack', ${literal(c.domain)})`,
     expect: (c) => c.createsSchemas,
     effect: async (client, c) => {
-      const name = ciSchemaName("sandbox_attack", c.domain);
+      const name = ciSchemaName("sandboxattack", c.domain);
       const row = await ciSchemaOf(client, name);
       if (row === undefined) return { took: false, detail: `returned, but ${name} does not exist` };
       if (row.owner !== c.creator || !row.comment?.startsWith(CREATED_MARKER))

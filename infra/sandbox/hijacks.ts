@@ -43,7 +43,7 @@ export interface HijackEffect {
 }
 
 const NOTICE_PREFIX = "sandbox-trap";
-const HIJACK_RUN = "sandbox_attack_hijack";
+const HIJACK_RUN = "sandboxhijack";
 
 /** A planted look-alike: the statements that plant it (in `at`, a quoted schema or pg_temp) and the caller's own use of it. */
 interface Trap {

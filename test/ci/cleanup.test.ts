@@ -89,6 +89,8 @@ describe("the creation marker", () => {
   it("checks the run and domain that make the name", () => {
     expect(ciSchemaNameFor("1234", "sales")).toBe("ci_1234_sales");
     expect(() => ciSchemaNameFor("Run-1", "sales")).toThrow(/--run "Run-1"/);
+    // ci_42_eu_sales would be run 42_eu's sales and run 42's eu_sales.
+    expect(() => ciSchemaNameFor("42_eu", "sales")).toThrow('--run "42_eu": use lowercase letters and digits, no underscore (a CI run number or id)');
     expect(() => ciSchemaNameFor("1", "Sales")).toThrow(/--domain "Sales"/);
     expect(() => ciSchemaNameFor("9".repeat(60), "sales")).toThrow(/at most 63/);
   });

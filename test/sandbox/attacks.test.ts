@@ -111,7 +111,7 @@ describe("the attack suite on the shipped roster", () => {
   it("never runs code the CI login planted on its search_path inside ci.create_schema, though every look-alike catches the login's own calls", () => {
     const hijack = (action: string) => matrix.attempts.find((a) => a.principal === "svc_ci" && a.action === action)!;
     expect(hijack("ci_schema_search_path_hijack").actual).toBe("denied");
-    expect(hijack("ci_schema_search_path_hijack").detail).toMatch(/^ran none of the 15 look-alikes .* and made ci_sandbox_attack_hijack_\w+ as usual$/);
+    expect(hijack("ci_schema_search_path_hijack").detail).toMatch(/^ran none of the 15 look-alikes .* and made ci_sandboxhijack_\w+ as usual$/);
     expect(hijack("ci_schema_search_path_hijack").sql).toContain(`SET LOCAL search_path = "${seeded.ciSchema!.name}", pg_catalog`);
     // Type look-alikes (a type `text` with a cast, a domain `text`) and a collation, in CI's own schema and in pg_temp.
     expect(hijack("ci_schema_type_hijack").actual).toBe("denied");

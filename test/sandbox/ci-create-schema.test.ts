@@ -98,6 +98,19 @@ for (const major of [15, 18] as PostgresMajor[]) {
       expect(await memberships(admin)).toEqual(before);
     });
 
+    it("refuses a run id with an underscore, which would give two runs one schema: run 42_eu's sales and run 42's eu_sales", async () => {
+      await provisioner.query("CREATE SCHEMA prod_eu_sales");
+      const ci = await w.login("svc_ci");
+      try {
+        expect((await ci.query("SELECT ci.create_schema('42', 'eu_sales') AS name")).rows).toEqual([{ name: "ci_42_eu_sales" }]);
+        await expect(ci.query("SELECT ci.create_schema('42_eu', 'sales')"))
+          .rejects.toThrow("CI schemas are ci_<run>_<domain>, the run in lowercase letters and digits, the domain in lowercase letters, digits and _, at most 63 bytes: not ci_42_eu_sales");
+      } finally {
+        await ci.end();
+        await provisioner.query("DROP SCHEMA prod_eu_sales");
+      }
+    });
+
     it("serializes concurrent calls: the second waits on the advisory lock until the first commits, then both succeed", async () => {
       const [first, second] = [await w.login("svc_ci"), await w.login("svc_ci")];
       try {

@@ -61,8 +61,9 @@ BEGIN
     RAISE EXCEPTION 'CI schemas need a run and a domain' USING ERRCODE = 'invalid_schema_name';
   END IF;
   schema_name := '${prefix}' || run || '_' || domain;
-  IF run !~ '^[a-z0-9][a-z0-9_]*$' OR domain !~ '^[a-z][a-z0-9_]*$' OR octet_length(schema_name) > 63 THEN
-    RAISE EXCEPTION 'CI schemas are ${prefix}<run>_<domain> in lowercase letters, digits and _, at most 63 bytes: not %', schema_name
+  -- No _ in a run: domains may hold one, and ${prefix}42_eu_sales would be run 42_eu's sales and run 42's eu_sales.
+  IF run !~ '^[a-z0-9]+$' OR domain !~ '^[a-z][a-z0-9_]*$' OR octet_length(schema_name) > 63 THEN
+    RAISE EXCEPTION 'CI schemas are ${prefix}<run>_<domain>, the run in lowercase letters and digits, the domain in lowercase letters, digits and _, at most 63 bytes: not %', schema_name
       USING ERRCODE = 'invalid_schema_name';
   END IF;
   IF to_regnamespace(quote_ident('${PROD_SCHEMA_PREFIX}' || domain)) IS NULL THEN
