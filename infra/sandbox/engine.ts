@@ -7,7 +7,8 @@
 import { availableParallelism } from "node:os";
 import type { DeclaredResource, ResourceKey } from "../platforms/resources";
 import { duplicateKey, keyOf } from "../platforms/resources";
-import { diffAttributes, type Attributes, type PostgresProvider } from "./provider";
+import type { PostgresProvider } from "./provider";
+import { diffAttributes, type Attributes } from "./provider-schema";
 
 /** What the stack remembers of one resource: how it was registered and the attributes the provider last stored. */
 export interface StateEntry {

@@ -2,21 +2,20 @@
 // a pooled connection (max_connections), with the provider's advisory locks (pgLockRole), temporary self-grants
 // (withRolesGranted) and the read after every create and update, whose result is what the stack's state stores and what
 // the next `pulumi up` diffs against. Transcribed from postgresql/helpers.go and resource_postgresql_{role,schema,grant,
-// default_privileges,function}.go at ff936b9 (v1.27.0); the SQL text per resource comes from ./apply.
+// default_privileges,function}.go at ff936b9 (v1.27.0); the SQL text per resource comes from ./apply, the schemas from
+// ./provider-schema.
 
 import pg from "pg";
 import {
   defaultPrivilegesApplyStatements, defaultPrivilegesRevokeStatement, functionCreateStatements, functionDeleteStatements,
-  functionSignature, grantApplyStatements, grantRevokeStatement, grantRoleCreateStatements, grantRoleDeleteStatements, normalizeFunctionBody, quoteIdentifier, RESOURCE_TYPES,
+  functionSignature, grantApplyStatements, grantRevokeStatement, grantRoleCreateStatements, grantRoleDeleteStatements, quoteIdentifier, RESOURCE_TYPES,
   list, roleCreateStatements, roleDeleteStatements, roleUpdateStatements, schemaCreateStatements, schemaDeleteStatements, schemaUpdateStatements, str, type AppliedStatement, type Operation,
 } from "./apply";
 import type { DeclaredResource } from "../platforms/resources";
+import { sameSet, withDefaults, type Attributes } from "./provider-schema";
 
 /** The provider's `max_connections` default: its database/sql pool per database never opens more. */
 export const PROVIDER_MAX_CONNECTIONS = 20;
-
-/** What the stack's state holds for one resource: its attributes as the provider's last read left them (Pulumi input names). */
-export type Attributes = Record<string, unknown>;
 
 export interface ProviderOptions {
   /** A connection string for `database` as the provisioner. */
@@ -33,12 +32,6 @@ export interface ProviderOptions {
 interface Tx {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
-
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
-  const x = new Set(a);
-  const y = new Set(b);
-  return x.size === y.size && [...x].every((v) => y.has(v));
-};
 
 /** The provider's objectTypes map: pg_class.relkind / pg_default_acl.defaclobjtype per object_type. */
 const OBJECT_TYPES: Record<string, string> = { table: "r", sequence: "S", function: "f", type: "T", schema: "n" };
@@ -486,79 +479,4 @@ export function parseFunctionDefinition(definition: string): Attributes {
     securityDefiner: (m.security ?? "") !== "", strict: (m.strict ?? "") !== "",
     volatility: m.volatility || "VOLATILE", parallel: m.parallel ? m.parallel.replace(/^PARALLEL /, "") : "UNSAFE",
   };
-}
-
-// ---------------------------------------------------------------- the schema: defaults, ForceNew, how the diff compares
-
-type Kind = "scalar" | "set" | "list";
-interface Attribute {
-  kind: Kind;
-  /** The schema's Default; `computed` attributes left out of the config take what the provider read instead. */
-  default?: unknown;
-  computed?: boolean;
-  forceNew?: boolean;
-}
-
-const scalar = (value: unknown, forceNew = false): Attribute => ({ kind: "scalar", default: value, forceNew });
-const computed = (forceNew = false): Attribute => ({ kind: "scalar", computed: true, forceNew });
-const set = (forceNew = false): Attribute => ({ kind: "set", default: [], forceNew });
-
-/** Each resource's attributes as its schema declares them (resourcePostgreSQL*() in the provider), under Pulumi's names. */
-export const ATTRIBUTES: Record<string, Record<string, Attribute>> = {
-  [RESOURCE_TYPES.role]: {
-    name: scalar(""), superuser: scalar(false), createDatabase: scalar(false), createRole: scalar(false), inherit: scalar(true),
-    login: scalar(false), replication: scalar(false), bypassRowLevelSecurity: scalar(false), connectionLimit: scalar(-1),
-    encryptedPassword: scalar(true), validUntil: scalar("infinity"), roles: set(), searchPaths: { kind: "list", default: [] },
-    statementTimeout: scalar(0), idleInTransactionSessionTimeout: scalar(0), assumeRole: scalar(""),
-    skipDropRole: scalar(false), skipReassignOwned: scalar(false),
-  },
-  [RESOURCE_TYPES.schema]: { name: scalar(""), database: computed(true), owner: computed(), ifNotExists: scalar(true), dropCascade: scalar(false) },
-  [RESOURCE_TYPES.grant]: {
-    database: scalar("", true), schema: scalar("", true), objectType: scalar("", true), objects: set(true), columns: set(true),
-    privileges: set(), role: scalar("", true), withGrantOption: scalar(false, true),
-  },
-  [RESOURCE_TYPES.defaultPrivileges]: {
-    database: scalar("", true), schema: scalar("", true), owner: scalar("", true), role: scalar("", true), objectType: scalar("", true),
-    privileges: set(), withGrantOption: scalar(false, true),
-  },
-  [RESOURCE_TYPES.grantRole]: { role: scalar("", true), grantRole: scalar("", true), withAdminOption: scalar(false, true) },
-  [RESOURCE_TYPES.function]: {
-    schema: computed(true), name: scalar("", true), args: { kind: "list", default: [], forceNew: true }, returns: computed(true),
-    language: scalar("plpgsql", true), body: scalar(""), volatility: scalar("VOLATILE"), parallel: scalar("UNSAFE"),
-    securityDefiner: scalar(false), strict: scalar(false), dropCascade: scalar(false), database: computed(true),
-  },
-};
-
-/** The config as the provider sees it: every attribute the schema defaults, filled in. */
-export function withDefaults(type: string, inputs: Attributes): Attributes {
-  const attributes = ATTRIBUTES[type];
-  if (!attributes) throw new Error(`the sandbox's provider does not know ${type}`);
-  const result: Attributes = { ...inputs };
-  for (const [key, attribute] of Object.entries(attributes)) if (result[key] === undefined && !attribute.computed) result[key] = attribute.default;
-  return result;
-}
-
-/** The provider's Diff for one resource: which attributes differ between the config and the stored state, and whether that replaces it. */
-export function diffAttributes(type: string, inputs: Attributes, state: Attributes): { changed: string[]; replace: boolean } {
-  const config = withDefaults(type, inputs);
-  const changed: string[] = [];
-  for (const [key, attribute] of Object.entries(ATTRIBUTES[type]!)) {
-    const wanted = config[key];
-    if (wanted === undefined) continue; // Optional+Computed and not in the config: whatever was read stands.
-    if (!sameAttribute(type, key, attribute.kind, wanted, state[key])) changed.push(key);
-  }
-  return { changed, replace: changed.some((key) => ATTRIBUTES[type]![key]!.forceNew === true) };
-}
-
-function sameAttribute(type: string, key: string, kind: Kind, wanted: unknown, stored: unknown): boolean {
-  if (type === RESOURCE_TYPES.function && key === "body") return normalizeFunctionBody(String(wanted)) === stored; // the body's DiffSuppressFunc
-  if (type === RESOURCE_TYPES.function && key === "args") {
-    // Each argument compared as the schema does: mode "" and "IN" are the same (its DiffSuppressFunc), default "" when unset.
-    const norm = (args: unknown) => (Array.isArray(args) ? args : []).map((a: Record<string, unknown>) => ({
-      type: String(a.type ?? ""), name: String(a.name ?? ""), mode: a.mode === undefined || a.mode === "" ? "IN" : String(a.mode), default: String(a.default ?? ""),
-    }));
-    return JSON.stringify(norm(wanted)) === JSON.stringify(norm(stored));
-  }
-  if (kind === "set") return sameSet(Array.isArray(wanted) ? (wanted as string[]) : [], Array.isArray(stored) ? (stored as string[]) : []);
-  return JSON.stringify(wanted) === JSON.stringify(stored ?? (kind === "list" ? [] : null));
 }

@@ -11,7 +11,7 @@ import {
 import type { AppliedStatement } from "../../infra/sandbox/apply";
 import { changesNothing, planSteps } from "../../infra/sandbox/engine";
 import { keyOf } from "../../infra/platforms/resources";
-import { withDefaults } from "../../infra/sandbox/provider";
+import { withDefaults } from "../../infra/sandbox/provider-schema";
 import { Sandbox, type Seeded } from "../../infra/sandbox/setup";
 import { REPO_ROOT } from "../support/shipped";
 import { sandboxSettings, shippedProvider } from "./support";
