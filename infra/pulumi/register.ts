@@ -47,8 +47,9 @@ export function registerResources(resources: readonly DeclaredResource[], opts: 
   };
   const components: [Component, Record<string, unknown>][] = [];
   for (const r of resources) {
+    const key = keyOf(r);
     // Two resources with one URN: Pulumi refuses the program at the second, so refuse it here first, saying why.
-    if (made.has(keyOf(r))) throw new Error(duplicateKey(keyOf(r)));
+    if (made.has(key)) throw new Error(duplicateKey(key));
     const parent = r.parent === undefined ? undefined : resolve(r.parent);
     const options: pulumi.CustomResourceOptions = {
       ...(parent === undefined ? opts : { parent }),
@@ -62,12 +63,12 @@ export function registerResources(resources: readonly DeclaredResource[], opts: 
       ...(r.aliases.length > 0 ? { aliases: r.aliases.map((name) => ({ name })) } : {}),
     };
     if (r.custom) {
-      made.set(keyOf(r), new PROVIDER_CLASSES[r.type as ProviderResourceType](r.name, r.inputs as never, options));
+      made.set(key, new PROVIDER_CLASSES[r.type as ProviderResourceType](r.name, r.inputs as never, options));
       continue;
     }
     const component = new Component(r.type, r.name, {}, options);
     if (r.outputs !== undefined) components.push([component, r.outputs]);
-    made.set(keyOf(r), component);
+    made.set(key, component);
   }
   for (const [component, outputs] of components) component.finish(outputs);
   return made;

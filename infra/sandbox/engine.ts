@@ -58,10 +58,10 @@ export function defaultParallel(env: NodeJS.ProcessEnv = process.env): number {
 export function planSteps(resources: readonly DeclaredResource[], state: ReadonlyMap<ResourceKey, StateEntry>): PlannedStep[] {
   const custom = resources.filter((r) => r.custom);
   const wanted = new Set<ResourceKey>();
-  for (const r of custom) {
+  for (const key of custom.map(keyOf)) {
     // The step generator refuses a second registration of one URN (diag GetDuplicateResourceURNError, error 2001).
-    if (wanted.has(keyOf(r))) throw new Error(duplicateKey(keyOf(r)));
-    wanted.add(keyOf(r));
+    if (wanted.has(key)) throw new Error(duplicateKey(key));
+    wanted.add(key);
   }
   const replaced = new Set<ResourceKey>();
   const steps: PlannedStep[] = [];

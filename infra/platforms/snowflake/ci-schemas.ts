@@ -59,6 +59,16 @@ export function createCiSchemaBody(spec: CiSchemaProcedureSpec): string {
   if (!MARKER.test(marker)) throw new RangeError(`CREATE_CI_SCHEMA: creation marker "${marker}" is not of the form word:word=`);
   const db = quoted(database);
   const ci = snowflakeName(CI_SCHEMA_PREFIX);
+  // Both kinds of CI schema are made one way: refused if another role's, else created and stamped by the server's clock.
+  const createUnlessOurs = (indent: string, access: string): string => [
+    `IF (owner_role IS NOT NULL AND NOT (owner_role = '${owner}' AND STARTSWITH(schema_comment, '${marker}'))) THEN`,
+    "  RAISE taken;",
+    "END IF;",
+    "IF (owner_role IS NULL) THEN",
+    `  ddl := 'CREATE TRANSIENT SCHEMA ${db}."' || schema_name || '"${access} COMMENT = ''${marker}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '''';`,
+    "  EXECUTE IMMEDIATE :ddl;",
+    "END IF;",
+  ].map((line) => `${indent}${line}\n`).join("");
   return `
 DECLARE
   run_id VARCHAR;
@@ -92,25 +102,11 @@ BEGIN
     RETURN schema_name;
   END IF;
   IF (ARRAY_CONTAINS(domain_name::VARIANT, ${sqlList(copies)})) THEN
-    IF (owner_role IS NOT NULL AND NOT (owner_role = '${owner}' AND STARTSWITH(schema_comment, '${marker}'))) THEN
-      RAISE taken;
-    END IF;
-    IF (owner_role IS NULL) THEN
-      ddl := 'CREATE TRANSIENT SCHEMA ${db}."' || schema_name || '" WITH MANAGED ACCESS COMMENT = ''${marker}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '''';
-      EXECUTE IMMEDIATE :ddl;
-    END IF;
-    ddl := 'GRANT ${copyPrivileges.join(", ")} ON SCHEMA ${db}."' || schema_name || '" TO ROLE ${quoted(creator)}';
+${createUnlessOurs("    ", " WITH MANAGED ACCESS")}    ddl := 'GRANT ${copyPrivileges.join(", ")} ON SCHEMA ${db}."' || schema_name || '" TO ROLE ${quoted(creator)}';
     EXECUTE IMMEDIATE :ddl;
     RETURN schema_name;
   END IF;
-  IF (owner_role IS NOT NULL AND NOT (owner_role = '${owner}' AND STARTSWITH(schema_comment, '${marker}'))) THEN
-    RAISE taken;
-  END IF;
-  IF (owner_role IS NULL) THEN
-    ddl := 'CREATE TRANSIENT SCHEMA ${db}."' || schema_name || '" COMMENT = ''${marker}' || TO_VARCHAR(SYSDATE(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '''';
-    EXECUTE IMMEDIATE :ddl;
-  END IF;
-  BEGIN
+${createUnlessOurs("  ", "")}  BEGIN
     ddl := 'GRANT OWNERSHIP ON SCHEMA ${db}."' || schema_name || '" TO ROLE ${quoted(creator)} COPY CURRENT GRANTS';
     EXECUTE IMMEDIATE :ddl;
   EXCEPTION
